@@ -1,0 +1,76 @@
+/**
+ * Struct-of-arrays batch of MBO records: one batch per decoded input chunk, so the hot path
+ * allocates per chunk, never per record. 64-bit fields are split into exact u32 halves.
+ * shared/spec/databento.md §5.1.
+ */
+
+export interface MboBatch {
+  /** Number of valid rows; arrays may be longer (capacity). */
+  length: number
+  publisherId: Uint16Array
+  instrumentId: Uint32Array
+  /** ts_event, ns since epoch: high and low u32 halves. */
+  tsEventHi: Uint32Array
+  tsEventLo: Uint32Array
+  /** order_id (u64): high and low u32 halves. */
+  orderIdHi: Uint32Array
+  orderIdLo: Uint32Array
+  /**
+   * price in 1e-9 units as a double: exact for |price| < 2^53 (any real futures/options price).
+   * `NaN` stands for UNDEF_PRICE. `priceHi`/`priceLo` keep the exact i64 bits.
+   */
+  price: Float64Array
+  priceHi: Int32Array
+  priceLo: Uint32Array
+  size: Uint32Array
+  flags: Uint8Array
+  channelId: Uint8Array
+  /** ASCII action byte: A C M R T F N. */
+  action: Uint8Array
+  /** ASCII side byte: A B N. */
+  side: Uint8Array
+  tsRecvHi: Uint32Array
+  tsRecvLo: Uint32Array
+  tsInDelta: Int32Array
+  sequence: Uint32Array
+  /** ts_out suffix halves; present only when the stream's metadata has ts_out = 1. */
+  tsOutHi?: Uint32Array
+  tsOutLo?: Uint32Array
+}
+
+const TWO_32 = 4294967296
+
+/** Combines u32 halves into an exact BigInt (for output and tests, not the hot path). */
+export const u64 = (hi: number, lo: number): bigint => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)
+
+/** Combines halves into a double; exact below 2^53 (callers check `hi < 0x200000` when it matters). */
+export const u64ToNumber = (hi: number, lo: number): number => (hi >>> 0) * TWO_32 + (lo >>> 0)
+
+export const allocMboBatch = (capacity: number, tsOut = false): MboBatch => {
+  const batch: MboBatch = {
+    length: 0,
+    publisherId: new Uint16Array(capacity),
+    instrumentId: new Uint32Array(capacity),
+    tsEventHi: new Uint32Array(capacity),
+    tsEventLo: new Uint32Array(capacity),
+    orderIdHi: new Uint32Array(capacity),
+    orderIdLo: new Uint32Array(capacity),
+    price: new Float64Array(capacity),
+    priceHi: new Int32Array(capacity),
+    priceLo: new Uint32Array(capacity),
+    size: new Uint32Array(capacity),
+    flags: new Uint8Array(capacity),
+    channelId: new Uint8Array(capacity),
+    action: new Uint8Array(capacity),
+    side: new Uint8Array(capacity),
+    tsRecvHi: new Uint32Array(capacity),
+    tsRecvLo: new Uint32Array(capacity),
+    tsInDelta: new Int32Array(capacity),
+    sequence: new Uint32Array(capacity)
+  }
+  if (tsOut) {
+    batch.tsOutHi = new Uint32Array(capacity)
+    batch.tsOutLo = new Uint32Array(capacity)
+  }
+  return batch
+}
