@@ -3,6 +3,9 @@
  * allocates per chunk, never per record. 64-bit fields are split into exact u32 halves.
  * shared/spec/databento.md §5.1.
  */
+import type { Metadata } from "./Metadata.js"
+import type { DbnRecord } from "./Records.js"
+
 
 export interface MboBatch {
   /** Number of valid rows; arrays may be longer (capacity). */
@@ -73,4 +76,41 @@ export const allocMboBatch = (capacity: number, tsOut = false): MboBatch => {
     batch.tsOutLo = new Uint32Array(capacity)
   }
   return batch
+}
+
+/** Why the decoder stopped or skipped bytes. The Effect driver turns these into a tagged `DbnError`. */
+export type DbnErrorReason =
+  | "BadMagic"
+  | "UnsupportedVersion"
+  | "MetadataTooLarge"
+  | "MetadataInvalid"
+  | "RecordLength"
+  | "Truncated"
+  | "Malformed"
+  | "Zstd"
+
+/** A decoding problem: plain data, never thrown. `offset` is the absolute byte offset in the (decompressed) stream. */
+export interface DbnProblem {
+  readonly reason: DbnErrorReason
+  readonly offset: number
+  readonly detail: string
+}
+
+/** What the decoder yields for one input chunk. Record order is kept: see `othersAt`. */
+export interface DecodedChunk {
+  /** Set on the chunk in which the metadata header completed, else undefined. */
+  readonly metadata: Metadata | undefined
+  readonly mbo: MboBatch
+  /** Every non-MBO record decoded from this chunk, in stream order. */
+  readonly others: ReadonlyArray<DbnRecord>
+  /** For `others[k]`: how many rows of `mbo` precede it in the stream. */
+  readonly othersAt: ReadonlyArray<number>
+  /** A framing error after which the decoder can not go on; records before it are still in this chunk. */
+  readonly fatal: DbnProblem | undefined
+  /** Records skipped in this chunk because their rtype is unknown (skipped by their length). */
+  readonly skippedUnknown: number
+  /** Records skipped in this chunk because they were too short for their rtype. */
+  readonly skippedMalformed: number
+  /** The first few non-fatal problems of this chunk (bounded). */
+  readonly problems: ReadonlyArray<DbnProblem>
 }
