@@ -1,0 +1,107 @@
+/**
+ * The command tree behind `node dist/main.js` (`--help` lists every command).
+ */
+import { Args, Command, Options } from "@effect/cli"
+import { Option } from "effect"
+import * as DbnDump from "./DbnDump.js"
+import * as Export from "./Export.js"
+import * as Replay from "./Replay.js"
+
+const db = Options.file("db").pipe(
+  Options.withDescription("SQLite database file (default ./ifd.sqlite, or IFD_DB)"),
+  Options.optional
+)
+
+const replay = Command.make(
+  "replay",
+  {
+    files: Args.path({ name: "files" }).pipe(
+      Args.withDescription("DBN files (.dbn, .dbn.zst) or folders of them; none = a generated NQ options session"),
+      Args.repeated
+    ),
+    db,
+    speed: Options.float("speed").pipe(
+      Options.withDescription("Pace by event time at this multiple of real time (0 = as fast as possible)"),
+      Options.withDefault(0)
+    ),
+    tradesOut: Options.file("trades-out").pipe(
+      Options.withDescription("Write every classified trade as JSON lines to this file"),
+      Options.optional
+    ),
+    seed: Options.integer("seed").pipe(
+      Options.withDescription("Seed of the generated session when no file is given"),
+      Options.withDefault(1)
+    ),
+    records: Options.integer("records").pipe(
+      Options.withDescription("Approximate record count of the generated session when no file is given"),
+      Options.optional
+    )
+  },
+  (o) =>
+    Replay.run({
+      files: o.files,
+      db: Option.getOrUndefined(o.db),
+      speed: o.speed,
+      tradesOut: Option.getOrUndefined(o.tradesOut),
+      seed: o.seed,
+      records: Option.getOrUndefined(o.records)
+    })
+).pipe(Command.withDescription("Replay DBN files (or a generated session) through the pipeline into SQLite"))
+
+const dump = Command.make(
+  "dump",
+  {
+    file: Args.text({ name: "file" }).pipe(Args.withDescription("A .dbn or .dbn.zst file, or - for standard input")),
+    json: Options.boolean("json").pipe(Options.withDescription("JSON lines (the default and only format)")),
+    metadata: Options.boolean("metadata").pipe(Options.withDescription("Print the metadata as the first line"))
+  },
+  (o) => DbnDump.run({ file: o.file, metadata: o.metadata })
+).pipe(Command.withDescription("Print every record of a DBN file as JSON lines, like Databento's dbn --json"))
+
+const dbn = Command.make("dbn").pipe(
+  Command.withDescription("DBN file tools"),
+  Command.withSubcommands([dump])
+)
+
+const format = Options.choice("format", ["jsonl", "csv"]).pipe(
+  Options.withDescription("Output format"),
+  Options.withDefault("jsonl" as const)
+)
+
+const exportWindows = Command.make(
+  "windows",
+  {
+    db,
+    by: Options.choice("by", ["strike"]).pipe(
+      Options.withDescription("strike: roll up across expirations per strike and option type"),
+      Options.optional
+    ),
+    format
+  },
+  (o) =>
+    Export.windows({ db: Option.getOrUndefined(o.db), byStrike: Option.isSome(o.by), format: o.format })
+).pipe(Command.withDescription("Export stored pressure windows"))
+
+const exportCommand = Command.make("export").pipe(
+  Command.withDescription("Export stored data"),
+  Command.withSubcommands([exportWindows])
+)
+
+const prune = Command.make(
+  "prune",
+  {
+    db,
+    olderThanDays: Options.integer("older-than-days").pipe(
+      Options.withDescription("Roll windows older than this many days into daily summaries and delete them"),
+      Options.withDefault(30)
+    )
+  },
+  (o) => Export.prune({ db: Option.getOrUndefined(o.db), olderThanDays: o.olderThanDays })
+).pipe(Command.withDescription("Apply the retention policy"))
+
+export const root = Command.make("ifd-stream").pipe(
+  Command.withDescription("Institutional flow detector for CME NQ options"),
+  Command.withSubcommands([replay, dbn, exportCommand, prune])
+)
+
+export const run = Command.run(root, { name: "ifd-stream", version: "0.1.0" })

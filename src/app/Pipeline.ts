@@ -1,0 +1,117 @@
+/**
+ * The stream graph of the main job: source → (pure) books, direction, windows → SQLite.
+ * Effects happen once per decoded chunk; the per-record work is inside `FlowEngine.apply`.
+ */
+import { NodeSink } from "@effect/platform-node"
+import { Clock, Console, Effect, Exit, Stream } from "effect"
+import * as fs from "node:fs"
+import { FlowEngine, type EngineStats } from "../flow/Engine.js"
+import type { PressureWindow } from "../flow/PressureWindow.js"
+import * as Cursor from "../source/Cursor.js"
+import { MarketDataSource, SourceError } from "../source/MarketDataSource.js"
+import { CheckpointsRepo } from "../store/CheckpointsRepo.js"
+import { FlaggedRepo } from "../store/FlaggedRepo.js"
+import { RunsRepo } from "../store/RunsRepo.js"
+import { WindowsRepo } from "../store/WindowsRepo.js"
+import * as TradesOut from "./TradesOut.js"
+
+export interface RunOptions {
+  /** Write every classified trade as JSON lines here. */
+  readonly tradesOut?: string | undefined
+  /** Resume after this cursor (records up to it are skipped by the source). */
+  readonly from?: Cursor.Cursor | undefined
+  /** Print a progress line on standard error about once a second. */
+  readonly progress?: boolean | undefined
+}
+
+export interface RunSummary {
+  readonly source: string
+  readonly stats: EngineStats
+  readonly windows: number
+  readonly elapsedMs: number
+  readonly recordsPerSecond: number
+  readonly cursor: Cursor.Cursor | undefined
+}
+
+export const run = Effect.fn("Pipeline.run")(function*(options: RunOptions) {
+  const source = yield* MarketDataSource
+  const windowsRepo = yield* WindowsRepo
+  const flaggedRepo = yield* FlaggedRepo
+  const runs = yield* RunsRepo
+  const checkpoints = yield* CheckpointsRepo
+  const engine = new FlowEngine({ collectTrades: options.tradesOut !== undefined })
+  const runId = yield* runs.start(source.name)
+  const started = yield* Clock.currentTimeMillis
+  let windows = 0
+  let cursor = options.from
+  let lastProgress = started
+
+  const persist = (closed: ReadonlyArray<PressureWindow>) =>
+    closed.length === 0 ? Effect.void : Effect.gen(function*() {
+      yield* windowsRepo.upsert(closed)
+      windows += closed.length
+      if (cursor !== undefined) yield* checkpoints.put(source.name, Cursor.encode(cursor))
+    })
+
+  const progress = Effect.gen(function*() {
+    if (options.progress !== true) return
+    const now = yield* Clock.currentTimeMillis
+    if (now - lastProgress < 1000) return
+    lastProgress = now
+    const s = engine.stats
+    const rate = s.records / Math.max(1e-3, (now - started) / 1000)
+    yield* Console.error(
+      `${source.name}: ${s.records.toLocaleString("en-US")} records, ${s.trades.toLocaleString("en-US")} trades, ` +
+        `${windows.toLocaleString("en-US")} windows stored, ${(rate / 1e6).toFixed(2)} M records/s`
+    )
+  })
+
+  const lines = source.stream(options.from).pipe(
+    Stream.mapEffect((chunk) =>
+      Effect.gen(function*() {
+        const out = engine.apply(chunk)
+        cursor = Cursor.advance(cursor, chunk)
+        yield* persist(out.closed)
+        if (out.flagged.length > 0) yield* flaggedRepo.insert(out.flagged, runId)
+        yield* progress
+        return out.trades === undefined ? "" : TradesOut.toLines(out.trades)
+      })
+    )
+  )
+
+  const drained = options.tradesOut === undefined
+    ? Stream.runDrain(lines)
+    : Stream.run(
+      lines.pipe(Stream.filter((s) => s.length > 0)),
+      NodeSink.fromWritable(
+        () => fs.createWriteStream(options.tradesOut!),
+        () => new SourceError({ reason: "Read", detail: "could not write the trades file", path: options.tradesOut! })
+      )
+    )
+
+  // Whatever ends the run (end of data, a corrupt file, SIGINT), the windows still open are stored.
+  const finish = (status: "done" | "failed" | "interrupted") =>
+    Effect.gen(function*() {
+      yield* persist(engine.flush())
+      const elapsedMs = (yield* Clock.currentTimeMillis) - started
+      const summary: RunSummary = {
+        source: source.name,
+        stats: engine.stats,
+        windows,
+        elapsedMs,
+        recordsPerSecond: engine.stats.records / Math.max(1e-3, elapsedMs / 1000),
+        cursor
+      }
+      yield* runs.finish(runId, status, summary)
+      return summary
+    })
+
+  yield* drained.pipe(
+    Effect.onExit((exit) =>
+      exit._tag === "Success"
+        ? Effect.void
+        : finish(Exit.isInterrupted(exit) ? "interrupted" : "failed").pipe(Effect.ignoreLogged)
+    )
+  )
+  return yield* finish("done")
+})

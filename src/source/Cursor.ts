@@ -1,0 +1,172 @@
+/**
+ * Resume cursor: "every record with ts_event < tsEvent, plus the first `seen` records whose ts_event
+ * equals tsEvent, have been processed". Counting records at the boundary timestamp is what makes
+ * resumption exact when many records share one ts_event. Pure functions; no Effect.
+ */
+import { allocMboBatch, type DecodedChunk, type MboBatch } from "../dbn/Batch.js"
+import type { DbnRecord } from "../dbn/Records.js"
+
+export interface Cursor {
+  /** ns since epoch. */
+  readonly tsEvent: bigint
+  /** Records already processed whose ts_event equals `tsEvent`. */
+  readonly seen: number
+}
+
+export const encode = (c: Cursor): string => JSON.stringify({ tsEvent: c.tsEvent.toString(), seen: c.seen })
+
+export const decode = (s: string): Cursor | undefined => {
+  try {
+    const o = JSON.parse(s) as { tsEvent?: unknown; seen?: unknown }
+    if (typeof o.tsEvent !== "string" || typeof o.seen !== "number") return undefined
+    return { tsEvent: BigInt(o.tsEvent), seen: o.seen }
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Advances a cursor over a chunk that was fully processed, in stream order.
+ * Assumes ts_event is non-decreasing along the stream (true of one Databento channel replayed by ts_event).
+ */
+export const advance = (cursor: Cursor | undefined, chunk: DecodedChunk): Cursor | undefined => {
+  let hi = -1
+  let lo = 0
+  let seen = 0
+  if (cursor !== undefined) {
+    hi = Number(cursor.tsEvent >> 32n)
+    lo = Number(cursor.tsEvent & 0xffffffffn)
+    seen = cursor.seen
+  }
+  const mbo = chunk.mbo
+  let k = 0
+  const others = chunk.others
+  const at = chunk.othersAt
+  for (let i = 0; i <= mbo.length; i++) {
+    while (k < others.length && at[k] === i) {
+      const ts = others[k]!.hd.ts_event
+      const h = Number(ts >> 32n)
+      const l = Number(ts & 0xffffffffn)
+      if (h === hi && l === lo) seen++
+      else if (h > hi || (h === hi && l > lo)) {
+        hi = h
+        lo = l
+        seen = 1
+      }
+      k++
+    }
+    if (i === mbo.length) break
+    const h = mbo.tsEventHi[i]!
+    const l = mbo.tsEventLo[i]!
+    if (h === hi && l === lo) seen++
+    else if (h > hi || (h === hi && l > lo)) {
+      hi = h
+      lo = l
+      seen = 1
+    }
+  }
+  if (hi < 0) return cursor
+  return { tsEvent: (BigInt(hi) << 32n) | BigInt(lo), seen }
+}
+
+/**
+ * Drops every record the cursor says was already processed. `state` carries how many records at the
+ * cursor's timestamp were dropped so far (across chunks); returns the chunk unchanged when nothing is dropped.
+ */
+export class Skipper {
+  private readonly hi: number
+  private readonly lo: number
+  private toSkip: number
+  private done = false
+
+  constructor(readonly cursor: Cursor) {
+    this.hi = Number(cursor.tsEvent >> 32n)
+    this.lo = Number(cursor.tsEvent & 0xffffffffn)
+    this.toSkip = cursor.seen
+  }
+
+  /** True once a record past the cursor was seen: later chunks pass through untouched. */
+  get passed(): boolean {
+    return this.done
+  }
+
+  private keep(h: number, l: number): boolean {
+    if (this.done) return true
+    if (h < this.hi || (h === this.hi && l < this.lo)) return false
+    if (h === this.hi && l === this.lo && this.toSkip > 0) {
+      this.toSkip--
+      return false
+    }
+    this.done = true
+    return true
+  }
+
+  apply(chunk: DecodedChunk): DecodedChunk {
+    if (this.done) return chunk
+    const mbo = chunk.mbo
+    const keepRows = new Uint8Array(mbo.length)
+    const keptOthers: Array<DbnRecord> = []
+    const keptAt: Array<number> = []
+    let kept = 0
+    let k = 0
+    const others = chunk.others
+    const at = chunk.othersAt
+    for (let i = 0; i <= mbo.length; i++) {
+      while (k < others.length && at[k] === i) {
+        const r = others[k]!
+        // Metadata-like records (definitions, mappings) are state, not events: replaying them twice is harmless.
+        const ts = r.hd.ts_event
+        const isState = r._tag === "definition" || r._tag === "symbolMapping" || r._tag === "system"
+        if (isState || this.keep(Number(ts >> 32n), Number(ts & 0xffffffffn))) {
+          keptOthers.push(r)
+          keptAt.push(kept)
+        }
+        k++
+      }
+      if (i === mbo.length) break
+      if (this.keep(mbo.tsEventHi[i]!, mbo.tsEventLo[i]!)) {
+        keepRows[i] = 1
+        kept++
+      }
+    }
+    if (kept === mbo.length && keptOthers.length === others.length) return chunk
+    return { ...chunk, mbo: selectRows(mbo, keepRows, kept), others: keptOthers, othersAt: keptAt }
+  }
+}
+
+/** Copies the rows whose mask byte is 1 into a fresh batch. */
+export const selectRows = (src: MboBatch, mask: Uint8Array, count: number): MboBatch => {
+  const out = allocMboBatch(count, src.tsOutHi !== undefined)
+  let j = 0
+  for (let i = 0; i < src.length; i++) {
+    if (mask[i] === 0) continue
+    copyRow(src, i, out, j++)
+  }
+  out.length = j
+  return out
+}
+
+export const copyRow = (src: MboBatch, i: number, dst: MboBatch, j: number): void => {
+  dst.publisherId[j] = src.publisherId[i]!
+  dst.instrumentId[j] = src.instrumentId[i]!
+  dst.tsEventHi[j] = src.tsEventHi[i]!
+  dst.tsEventLo[j] = src.tsEventLo[i]!
+  dst.orderIdHi[j] = src.orderIdHi[i]!
+  dst.orderIdLo[j] = src.orderIdLo[i]!
+  dst.price[j] = src.price[i]!
+  dst.priceHi[j] = src.priceHi[i]!
+  dst.priceLo[j] = src.priceLo[i]!
+  dst.size[j] = src.size[i]!
+  dst.flags[j] = src.flags[i]!
+  dst.channelId[j] = src.channelId[i]!
+  dst.action[j] = src.action[i]!
+  dst.side[j] = src.side[i]!
+  dst.tsRecvHi[j] = src.tsRecvHi[i]!
+  dst.tsRecvLo[j] = src.tsRecvLo[i]!
+  dst.tsInDelta[j] = src.tsInDelta[i]!
+  dst.sequence[j] = src.sequence[i]!
+  if (src.tsOutHi !== undefined && dst.tsOutHi !== undefined && src.tsOutLo !== undefined && dst.tsOutLo !== undefined) {
+    dst.tsOutHi[j] = src.tsOutHi[i]!
+    dst.tsOutLo[j] = src.tsOutLo[i]!
+  }
+}

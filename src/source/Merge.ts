@@ -1,0 +1,137 @@
+/**
+ * K-way merge of several decoded record sequences into one, in ts_event order (ties keep input order),
+ * for replaying many DBN files as one session. Pure: the Effect side pulls chunks when `needs()` says so.
+ */
+import { allocMboBatch, type DecodedChunk, type MboBatch } from "../dbn/Batch.js"
+import type { Metadata } from "../dbn/Metadata.js"
+import type { DbnRecord } from "../dbn/Records.js"
+import { copyRow } from "./Cursor.js"
+
+interface Input {
+  chunk: DecodedChunk | undefined
+  row: number
+  other: number
+  done: boolean
+}
+
+const EMPTY: ReadonlyArray<never> = []
+
+export class ChunkMerger {
+  private readonly inputs: Array<Input>
+  private metadata: Metadata | undefined
+  private metadataSent = false
+
+  constructor(count: number, private readonly capacity = 16_384) {
+    this.inputs = Array.from({ length: count }, () => ({ chunk: undefined, row: 0, other: 0, done: false }))
+  }
+
+  /** Index of an input whose current chunk is used up and must be refilled before merging can go on, or -1. */
+  needs(): number {
+    for (let i = 0; i < this.inputs.length; i++) {
+      const input = this.inputs[i]!
+      if (!input.done && !this.hasNext(input)) return i
+    }
+    return -1
+  }
+
+  /** Gives input `i` its next chunk (`undefined` = that input ended). */
+  feed(i: number, chunk: DecodedChunk | undefined): void {
+    const input = this.inputs[i]!
+    if (chunk === undefined) {
+      input.done = true
+      input.chunk = undefined
+      return
+    }
+    if (chunk.metadata !== undefined && this.metadata === undefined) this.metadata = chunk.metadata
+    input.chunk = chunk
+    input.row = 0
+    input.other = 0
+  }
+
+  get finished(): boolean {
+    return this.inputs.every((input) => input.done)
+  }
+
+  private hasNext(input: Input): boolean {
+    const c = input.chunk
+    return c !== undefined && (input.row < c.mbo.length || input.other < c.others.length)
+  }
+
+  /**
+   * Merges until an input runs dry (call `needs()`/`feed()` then `take()` again) or the output is full.
+   * Returns undefined when nothing could be merged.
+   */
+  take(): DecodedChunk | undefined {
+    const out = allocMboBatch(this.capacity)
+    const others: Array<DbnRecord> = []
+    const othersAt: Array<number> = []
+    let skippedUnknown = 0
+    let skippedMalformed = 0
+    while (out.length < this.capacity) {
+      let best = -1
+      let bestHi = 0
+      let bestLo = 0
+      let bestIsOther = false
+      let starved = false
+      for (let i = 0; i < this.inputs.length; i++) {
+        const input = this.inputs[i]!
+        if (input.done) continue
+        if (!this.hasNext(input)) {
+          starved = true
+          break
+        }
+        const c = input.chunk!
+        const isOther = input.other < c.others.length && c.othersAt[input.other]! <= input.row
+        let hi: number
+        let lo: number
+        if (isOther) {
+          const ts = c.others[input.other]!.hd.ts_event
+          hi = Number(ts >> 32n)
+          lo = Number(ts & 0xffffffffn)
+        } else {
+          hi = c.mbo.tsEventHi[input.row]!
+          lo = c.mbo.tsEventLo[input.row]!
+        }
+        if (best < 0 || hi < bestHi || (hi === bestHi && lo < bestLo)) {
+          best = i
+          bestHi = hi
+          bestLo = lo
+          bestIsOther = isOther
+        }
+      }
+      if (starved || best < 0) break
+      const input = this.inputs[best]!
+      const c = input.chunk!
+      if (bestIsOther) {
+        others.push(c.others[input.other]!)
+        othersAt.push(out.length)
+        input.other++
+      } else {
+        copyRow(c.mbo, input.row, out, out.length)
+        out.length++
+        input.row++
+      }
+      if (!this.hasNext(input)) {
+        skippedUnknown += c.skippedUnknown
+        skippedMalformed += c.skippedMalformed
+      }
+    }
+    if (out.length === 0 && others.length === 0) return undefined
+    let metadata: Metadata | undefined
+    if (!this.metadataSent && this.metadata !== undefined) {
+      metadata = this.metadata
+      this.metadataSent = true
+    }
+    const batch: MboBatch = out
+    return {
+      metadata,
+      mbo: batch,
+      others,
+      othersAt,
+      fatal: undefined,
+      skippedUnknown,
+      skippedMalformed,
+      problems: EMPTY
+    }
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Replay of DBN files (`.dbn`, `.dbn.zst`, or folders of daily files) as a `MarketDataSource`:
+ * one file streams straight through the decoder; several are merged in ts_event order. Either as
+ * fast as possible or paced by event time × speed (on the Effect `Clock`, so tests drive it).
+ */
+import { FileSystem } from "@effect/platform"
+import { Clock, Context, Duration, Effect, Layer, Option, Stream } from "effect"
+import type { DecodedChunk } from "../dbn/Batch.js"
+import * as Cursor from "./Cursor.js"
+import * as Decode from "./Decode.js"
+import { MarketDataSource, SourceError } from "./MarketDataSource.js"
+import { ChunkMerger } from "./Merge.js"
+
+export class ReplayConfig extends Context.Tag("ifd/source/ReplayConfig")<ReplayConfig, {
+  /** Files or folders, in any order. */
+  readonly paths: ReadonlyArray<string>
+  /** 0 = as fast as possible; otherwise event time runs `speed` times faster than wall time. */
+  readonly speed: number
+  /** Bytes read per file chunk (one decoded batch per chunk). */
+  readonly chunkSize: number
+}>() {}
+
+export const defaults = { speed: 0, chunkSize: 1 << 20 }
+
+const DBN_FILE = /\.dbn(\.zst)?$/
+
+/** Expands folders into their DBN files (sorted by name, which for daily files is date order). */
+export const expandPaths = (paths: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const files: Array<string> = []
+    for (const p of paths) {
+      const info = yield* fs.stat(p).pipe(
+        Effect.mapError(() => new SourceError({ reason: "NotFound", detail: "no such file or folder", path: p }))
+      )
+      if (info.type === "Directory") {
+        const entries = yield* fs.readDirectory(p).pipe(
+          Effect.mapError((e) => new SourceError({ reason: "Read", detail: e.message, path: p }))
+        )
+        const dbn = entries.filter((e) => DBN_FILE.test(e)).sort()
+        if (dbn.length === 0) {
+          return yield* new SourceError({ reason: "NotFound", detail: "folder holds no .dbn or .dbn.zst files", path: p })
+        }
+        for (const e of dbn) files.push(`${p.replace(/\/+$/, "")}/${e}`)
+      } else {
+        files.push(p)
+      }
+    }
+    return files
+  })
+
+/** Decoded chunks of one file, read in `chunkSize` pieces and never loaded whole. */
+export const fileStream = (path: string, chunkSize: number) =>
+  Stream.unwrap(Effect.map(FileSystem.FileSystem, (fs) =>
+    Decode.decodeStream(fs.stream(path, { chunkSize: FileSystem.Size(chunkSize) })).pipe(
+      Stream.mapError((e) =>
+        e._tag === "DbnError"
+          ? new SourceError({ reason: "Decode", detail: e.message, offset: e.offset, path })
+          : new SourceError({
+            reason: e._tag === "SystemError" && e.reason === "NotFound" ? "NotFound" : "Read",
+            detail: e.message,
+            path
+          })
+      )
+    )
+  ))
+
+/** Merges several chunk streams into one in ts_event order. */
+export const merge = <E, R>(streams: ReadonlyArray<Stream.Stream<DecodedChunk, E, R>>): Stream.Stream<DecodedChunk, E, R> => {
+  if (streams.length === 1) return streams[0]!
+  return Stream.unwrapScoped(Effect.gen(function*() {
+    const pulls = yield* Effect.forEach(streams, (s) => Stream.toPull(s))
+    const merger = new ChunkMerger(streams.length)
+    // A pull yields several decoded chunks at once: they wait here until the merger needs them.
+    const queued: Array<Array<DecodedChunk>> = streams.map(() => [])
+    const refill = (i: number): Effect.Effect<void, Option.Option<E>, R> => {
+      const queue = queued[i]!
+      if (queue.length > 0) return Effect.sync(() => merger.feed(i, queue.shift()))
+      return Effect.matchEffect(pulls[i]!, {
+        onFailure: (e) => Option.isNone(e) ? Effect.sync(() => merger.feed(i, undefined)) : Effect.fail(e),
+        onSuccess: (chunks) => Effect.sync(() => queue.push(...chunks))
+      })
+    }
+    const next: Effect.Effect<DecodedChunk, Option.Option<E>, R> = Effect.suspend(() => {
+      const i = merger.needs()
+      if (i >= 0) return Effect.zipRight(refill(i), next)
+      const out = merger.take()
+      if (out !== undefined) return Effect.succeed(out)
+      return merger.finished ? Effect.fail(Option.none()) : next
+    })
+    return Stream.repeatEffectOption(next)
+  }))
+}
+
+/** Paces chunks by event time: the last record of each chunk is released when its time comes at `speed`×. */
+export const pace = (speed: number) => <E, R>(stream: Stream.Stream<DecodedChunk, E, R>): Stream.Stream<DecodedChunk, E, R> =>
+  speed <= 0 ? stream : Stream.unwrap(Effect.sync(() => {
+    let t0Event = -1
+    let t0Wall = 0
+    return stream.pipe(Stream.tap((chunk) =>
+      Effect.gen(function*() {
+        const n = chunk.mbo.length
+        if (n === 0) return
+        const lastMs = chunk.mbo.tsEventHi[n - 1]! * 4294.967296 + chunk.mbo.tsEventLo[n - 1]! / 1e6
+        const now = yield* Clock.currentTimeMillis
+        if (t0Event < 0) {
+          t0Event = chunk.mbo.tsEventHi[0]! * 4294.967296 + chunk.mbo.tsEventLo[0]! / 1e6
+          t0Wall = now
+        }
+        const due = t0Wall + (lastMs - t0Event) / speed
+        if (due > now) yield* Effect.sleep(Duration.millis(due - now))
+      })
+    ))
+  }))
+
+export const make = Effect.gen(function*() {
+  const config = yield* ReplayConfig
+  const fs = yield* FileSystem.FileSystem
+  const stream = (from: Cursor.Cursor | undefined) =>
+    Stream.unwrap(Effect.gen(function*() {
+      const files = yield* expandPaths(config.paths)
+      const merged = merge(files.map((f) => fileStream(f, config.chunkSize)))
+      const skipped = from === undefined ? merged : Stream.suspend(() => {
+        const skipper = new Cursor.Skipper(from)
+        return merged.pipe(Stream.map((c) => skipper.apply(c)))
+      })
+      return skipped.pipe(pace(config.speed))
+    })).pipe(Stream.provideService(FileSystem.FileSystem, fs))
+  return MarketDataSource.of({ name: "replay", stream })
+})
+
+export const layer = Layer.effect(MarketDataSource, make)
+
+export const layerFiles = (paths: ReadonlyArray<string>, options: Partial<typeof defaults> = {}) =>
+  layer.pipe(Layer.provide(Layer.succeed(ReplayConfig, { paths, ...defaults, ...options })))
