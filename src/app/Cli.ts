@@ -99,9 +99,29 @@ const prune = Command.make(
   (o) => Export.prune({ db: Option.getOrUndefined(o.db), olderThanDays: o.olderThanDays })
 ).pipe(Command.withDescription("Apply the retention policy"))
 
+const sim = Command.make(
+  "sim",
+  {
+    out: Options.file("out").pipe(Options.withDescription("DBN file to write")),
+    seed: Options.integer("seed").pipe(Options.withDescription("Simulator seed"), Options.withDefault(1)),
+    records: Options.integer("records").pipe(Options.withDescription("Approximate record count"), Options.optional),
+    truth: Options.file("truth").pipe(
+      Options.withDescription("Also write the ground truth (episodes, windows, trades) as JSON here"),
+      Options.optional
+    )
+  },
+  (o) =>
+    Replay.sim({
+      out: o.out,
+      seed: o.seed,
+      records: Option.getOrUndefined(o.records),
+      truth: Option.getOrUndefined(o.truth)
+    })
+).pipe(Command.withDescription("Write a simulated NQ options session (DBN v3) and optionally its ground truth"))
+
 export const root = Command.make("ifd-stream").pipe(
   Command.withDescription("Institutional flow detector for CME NQ options"),
-  Command.withSubcommands([replay, dbn, exportCommand, prune])
+  Command.withSubcommands([replay, sim, dbn, exportCommand, prune])
 )
 
 export const run = Command.run(root, { name: "ifd-stream", version: "0.1.0" })

@@ -4,7 +4,7 @@
  * shared/spec/databento.md §5.1.
  */
 import type { Metadata } from "./Metadata.js"
-import type { DbnRecord } from "./Records.js"
+import type { DbnRecord, MboMsg } from "./Records.js"
 
 
 export interface MboBatch {
@@ -76,6 +76,31 @@ export const allocMboBatch = (capacity: number, tsOut = false): MboBatch => {
     batch.tsOutLo = new Uint32Array(capacity)
   }
   return batch
+}
+
+/** Materialises row `i` of a batch as a plain `MboMsg` (for output and tests, not the hot path). */
+export const mboAt = (batch: MboBatch, i: number): MboMsg => {
+  const r = {
+    _tag: "mbo" as const,
+    hd: {
+      length: batch.tsOutHi === undefined ? 56 : 64,
+      rtype: 0xa0,
+      publisher_id: batch.publisherId[i]!,
+      instrument_id: batch.instrumentId[i]!,
+      ts_event: u64(batch.tsEventHi[i]!, batch.tsEventLo[i]!)
+    },
+    order_id: u64(batch.orderIdHi[i]!, batch.orderIdLo[i]!),
+    price: BigInt.asIntN(64, u64(batch.priceHi[i]!, batch.priceLo[i]!)),
+    size: batch.size[i]!,
+    flags: batch.flags[i]!,
+    channel_id: batch.channelId[i]!,
+    action: batch.action[i] === 0 ? "" : String.fromCharCode(batch.action[i]!),
+    side: batch.side[i] === 0 ? "" : String.fromCharCode(batch.side[i]!),
+    ts_recv: u64(batch.tsRecvHi[i]!, batch.tsRecvLo[i]!),
+    ts_in_delta: batch.tsInDelta[i]!,
+    sequence: batch.sequence[i]!
+  }
+  return batch.tsOutHi === undefined ? r : { ...r, ts_out: u64(batch.tsOutHi[i]!, batch.tsOutLo![i]!) }
 }
 
 /** Why the decoder stopped or skipped bytes. The Effect driver turns these into a tagged `DbnError`. */

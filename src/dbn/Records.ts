@@ -66,6 +66,35 @@ export interface Mbp1Msg extends Omit<TradeMsg, "_tag"> {
   readonly levels: readonly [BidAskPair]
 }
 
+/** Mbp10Msg (0x0A): the trade prefix plus ten book levels. */
+export interface Mbp10Msg extends Omit<TradeMsg, "_tag"> {
+  readonly _tag: "mbp10"
+  readonly levels: ReadonlyArray<BidAskPair>
+}
+
+/** OhlcvMsg (0x11, 0x20–0x24; `hd.rtype` says which interval). Prices 1e-9 units. */
+export interface OhlcvMsg extends Base {
+  readonly _tag: "ohlcv"
+  readonly open: bigint
+  readonly high: bigint
+  readonly low: bigint
+  readonly close: bigint
+  readonly volume: bigint
+}
+
+/** StatusMsg (0x12): trading status of an instrument. */
+export interface StatusMsg extends Base {
+  readonly _tag: "status"
+  readonly ts_recv: bigint
+  readonly action: number
+  readonly reason: number
+  readonly trading_event: number
+  /** One-letter strings: Y, N or ~ (empty for NUL). */
+  readonly is_trading: string
+  readonly is_quoting: string
+  readonly is_short_sell_restricted: string
+}
+
 export interface StatMsg extends Base {
   readonly _tag: "stat"
   readonly ts_recv: bigint
@@ -186,6 +215,9 @@ export interface InstrumentDefMsg extends Base {
 export type DbnRecord =
   | TradeMsg
   | Mbp1Msg
+  | Mbp10Msg
+  | OhlcvMsg
+  | StatusMsg
   | StatMsg
   | SymbolMappingMsg
   | SystemMsg

@@ -1,0 +1,276 @@
+/**
+ * Streaming zstd decompression over fzstd for `.dbn.zst` files and `compression=zstd` live sessions: compressed
+ * chunks in, decompressed chunks out, never the whole stream in memory. shared/spec/databento.md §2.6.
+ * Frames are delimited here (window sizes checked before fzstd allocates its window, skippable frames dropped,
+ * one fzstd instance per frame); fzstd only decodes the blocks.
+ */
+import { Decompress } from "fzstd"
+import type { DbnProblem } from "./Batch.js"
+
+/** True when `b` starts with the zstd frame magic 28 B5 2F FD. */
+export const isZstd = (b: Uint8Array): boolean =>
+  b.length >= 4 && b[0] === 0x28 && b[1] === 0xb5 && b[2] === 0x2f && b[3] === 0xfd
+
+export interface ZstdOutput {
+  /** Decompressed bytes, in order (fresh arrays, safe to keep). */
+  readonly chunks: ReadonlyArray<Uint8Array>
+  /** Set once the compressed stream is found corrupt; the decompressor then stops. */
+  readonly problem: DbnProblem | undefined
+}
+
+export interface ZstdOptions {
+  /** Largest frame window accepted, bytes (default 128 MiB, zstd's own default limit). */
+  readonly maxWindow?: number
+}
+
+const MAGIC = 0xfd2fb528
+/** Block_Maximum_Size of the zstd format. */
+const MAX_BLOCK = 128 * 1024
+
+const S_MAGIC = 0
+const S_SKIP_SIZE = 1
+const S_SKIP = 2
+const S_FHD = 3
+const S_HEADER = 4
+const S_BLOCK_HEADER = 5
+const S_BLOCK = 6
+const S_CHECKSUM = 7
+
+const EMPTY = new Uint8Array(0)
+const NO_CHUNKS: ReadonlyArray<Uint8Array> = []
+
+export class ZstdDecompressor {
+  private readonly maxWindow: number
+  private state = S_MAGIC
+  /** Bytes still needed by a fixed-size header state, or left to pass in a counted state. */
+  private need = 4
+  private readonly scratch = new Uint8Array(16)
+  private have = 0
+  private fhd = 0
+  private lastBlock = false
+  private frame: Decompress | undefined = undefined
+  private out: Array<Uint8Array> = []
+  private dead: DbnProblem | undefined = undefined
+  private bytesIn = 0
+  private bytesOut = 0
+  private frames = 0
+
+  constructor(options: ZstdOptions = {}) {
+    this.maxWindow = options.maxWindow ?? 128 * 1024 * 1024
+  }
+
+  /** Compressed bytes consumed so far. */
+  get compressedOffset(): number {
+    return this.bytesIn
+  }
+
+  /** Decompressed bytes produced so far. */
+  get decompressedOffset(): number {
+    return this.bytesOut
+  }
+
+  /** zstd frames completed so far. */
+  get frameCount(): number {
+    return this.frames
+  }
+
+  push(bytes: Uint8Array): ZstdOutput {
+    if (this.dead !== undefined) return { chunks: NO_CHUNKS, problem: this.dead }
+    this.out = []
+    try {
+      this.scan(bytes)
+    } catch (e) {
+      // fzstd reports corrupt input by throwing; this is the one place it is caught.
+      this.fail(`${e instanceof Error ? e.message : String(e)}`)
+    }
+    return this.result()
+  }
+
+  /** End of the compressed stream: a problem if it stops inside a frame. */
+  finish(): ZstdOutput {
+    if (this.dead !== undefined) return { chunks: NO_CHUNKS, problem: this.dead }
+    this.out = []
+    if (!(this.state === S_MAGIC && this.have === 0)) {
+      this.fail("compressed stream ends inside a frame")
+    }
+    return this.result()
+  }
+
+  private result(): ZstdOutput {
+    const chunks = this.out
+    this.out = []
+    return { chunks: chunks.length === 0 ? NO_CHUNKS : chunks, problem: this.dead }
+  }
+
+  private fail(detail: string): void {
+    if (this.dead !== undefined) return
+    this.dead = {
+      reason: "Zstd",
+      offset: this.bytesOut,
+      detail: `${detail} (compressed byte ${this.bytesIn}, frame ${this.frames})`
+    }
+    this.frame = undefined
+  }
+
+  private scan(b: Uint8Array): void {
+    const n = b.length
+    let i = 0
+    // Start in `b` of the current frame's bytes not yet handed to fzstd; -1 outside a frame.
+    let seg = this.frame === undefined ? -1 : 0
+    while (i < n && this.dead === undefined) {
+      const state = this.state
+      if (state === S_SKIP || state === S_BLOCK || state === S_CHECKSUM) {
+        const take = Math.min(this.need, n - i)
+        i += take
+        this.bytesIn += take
+        this.need -= take
+        if (this.need > 0) break
+        if (state === S_SKIP) this.expect(S_MAGIC, 4)
+        else if (state === S_BLOCK && !this.lastBlock) this.expect(S_BLOCK_HEADER, 3)
+        else if (state === S_BLOCK && (this.fhd & 4) !== 0) this.expect(S_CHECKSUM, 4)
+        else {
+          this.frame!.push(b.subarray(seg, i))
+          this.endFrame()
+          seg = -1
+        }
+        continue
+      }
+      const take = Math.min(this.need - this.have, n - i)
+      this.scratch.set(b.subarray(i, i + take), this.have)
+      this.have += take
+      i += take
+      this.bytesIn += take
+      if (this.have < this.need) break
+      const s = this.scratch
+      switch (state) {
+        case S_MAGIC: {
+          const magic = (s[0]! | (s[1]! << 8) | (s[2]! << 16) | (s[3]! << 24)) >>> 0
+          if (magic === MAGIC) {
+            this.frame = new Decompress((data) => {
+              if (data.length > 0) {
+                this.out.push(data)
+                this.bytesOut += data.length
+              }
+            })
+            this.frame.push(s.slice(0, 4))
+            seg = i
+            this.expect(S_FHD, 1)
+          } else if ((magic & 0xfffffff0) === 0x184d2a50) {
+            this.expect(S_SKIP_SIZE, 4)
+          } else {
+            this.fail(`not a zstd frame (magic 0x${magic.toString(16)})`)
+          }
+          break
+        }
+        case S_SKIP_SIZE: {
+          const size = (s[0]! | (s[1]! << 8) | (s[2]! << 16) | (s[3]! << 24)) >>> 0
+          if (size === 0) this.expect(S_MAGIC, 4)
+          else this.expect(S_SKIP, size)
+          break
+        }
+        case S_FHD: {
+          const fhd = s[0]!
+          if ((fhd & 8) !== 0) {
+            this.fail("reserved bit set in the frame header")
+            break
+          }
+          if ((fhd & 3) !== 0) {
+            this.fail("zstd dictionaries are not supported")
+            break
+          }
+          this.fhd = fhd
+          const single = (fhd & 0x20) !== 0
+          const fcf = fhd >> 6
+          const rest = (single ? 0 : 1) + (fcf === 0 ? (single ? 1 : 0) : 1 << fcf)
+          if (rest === 0) this.expect(S_BLOCK_HEADER, 3)
+          else this.expect(S_HEADER, rest)
+          break
+        }
+        case S_HEADER: {
+          const single = (this.fhd & 0x20) !== 0
+          let window: number
+          if (single) {
+            const fcf = this.fhd >> 6
+            const size = fcf === 0 ? 1 : 1 << fcf
+            window = 0
+            for (let k = size - 1; k >= 0; k--) window = window * 256 + s[k]!
+            if (fcf === 1) window += 256
+          } else {
+            const wd = s[0]!
+            const base = 2 ** (10 + (wd >> 3))
+            window = base + (base / 8) * (wd & 7)
+          }
+          if (window > this.maxWindow) {
+            this.fail(`frame window ${window} bytes exceeds the ${this.maxWindow}-byte limit`)
+            break
+          }
+          this.expect(S_BLOCK_HEADER, 3)
+          break
+        }
+        case S_BLOCK_HEADER: {
+          const h = s[0]! | (s[1]! << 8) | (s[2]! << 16)
+          this.lastBlock = (h & 1) !== 0
+          const type = (h >> 1) & 3
+          const size = h >>> 3
+          if (type === 3) {
+            this.fail("reserved block type")
+            break
+          }
+          if (size > MAX_BLOCK) {
+            this.fail(`block of ${size} bytes exceeds the ${MAX_BLOCK}-byte maximum`)
+            break
+          }
+          const content = type === 1 ? 1 : size
+          if (content > 0) this.expect(S_BLOCK, content)
+          else if (!this.lastBlock) this.expect(S_BLOCK_HEADER, 3)
+          else if ((this.fhd & 4) !== 0) this.expect(S_CHECKSUM, 4)
+          else {
+            this.frame!.push(b.subarray(seg, i))
+            this.endFrame()
+            seg = -1
+          }
+          break
+        }
+      }
+    }
+    if (seg >= 0 && i > seg && this.frame !== undefined && this.dead === undefined) this.frame.push(b.subarray(seg, i))
+  }
+
+  /**
+   * Moves to `state` needing `bytes`: header states collect them in `scratch`; counted states (block content,
+   * checksum, skippable frame) let them pass without copying.
+   */
+  private expect(state: number, bytes: number): void {
+    this.state = state
+    this.need = bytes
+    this.have = 0
+  }
+
+  private endFrame(): void {
+    // `final` flushes frames shorter than fzstd's 18-byte look-ahead.
+    this.frame!.push(EMPTY, true)
+    this.frame = undefined
+    this.frames++
+    this.expect(S_MAGIC, 4)
+  }
+}
+
+/** Decompresses a whole buffer (tests and tools; product code streams). */
+export const decompressAll = (compressed: Uint8Array, options: ZstdOptions = {}): {
+  readonly bytes: Uint8Array
+  readonly problem: DbnProblem | undefined
+} => {
+  const z = new ZstdDecompressor(options)
+  const a = z.push(compressed)
+  const b = a.problem === undefined ? z.finish() : a
+  const chunks = [...a.chunks, ...(a.problem === undefined ? b.chunks : [])]
+  let total = 0
+  for (const c of chunks) total += c.length
+  const bytes = new Uint8Array(total)
+  let o = 0
+  for (const c of chunks) {
+    bytes.set(c, o)
+    o += c.length
+  }
+  return { bytes, problem: a.problem ?? b.problem }
+}

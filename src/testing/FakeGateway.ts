@@ -1,0 +1,683 @@
+/**
+ * A loopback Databento live gateway for tests and demos: greeting, CRAM, auth, subscriptions, start_session,
+ * then live-form DBN v3 (metadata, symbol mappings, acks, records filtered by `start`, replay completed,
+ * heartbeats when idle), with scripted faults per connection. shared/spec/databento.md §2.3, §5.5–5.6, §8.
+ */
+import { Clock, Data, Duration, Effect, Exit, FiberSet, Mailbox, Redacted, type Scope, Stream } from "effect"
+import * as fs from "node:fs"
+import * as Net from "node:net"
+import { randomBytes } from "node:crypto"
+import { ErrorCode, RType, SType, SystemCode, UNDEF_TIMESTAMP } from "../dbn/Constants.js"
+import { DbnDecoder } from "../dbn/Decoder.js"
+import * as Encoder from "../dbn/Encoder.js"
+import type { Metadata } from "../dbn/Metadata.js"
+import * as Zstd from "../dbn/Zstd.js"
+import * as Cram from "../live/Cram.js"
+import * as Gateway from "../live/Gateway.js"
+
+export class FakeGatewayError extends Data.TaggedError("FakeGatewayError")<{
+  readonly reason: "Listen" | "Data"
+  readonly detail: string
+}> {
+  override get message(): string {
+    return `${this.reason}: ${this.detail}`
+  }
+}
+
+/** What can go wrong on one connection; record counts are data records sent on that connection. */
+export interface ConnectionFaults {
+  /** Close right after accepting, before the greeting. */
+  readonly refuse?: boolean
+  /** Answer the auth request with `success=0|error=<text>` and close, whatever the key. */
+  readonly rejectAuth?: string
+  /** When a subscription asks for `start`: send an ErrorMsg (INVALID_SUBSCRIPTION) and close. */
+  readonly refuseReplay?: boolean
+  /** Reset the connection (RST, no goodbye) after this many records. */
+  readonly dropAfterRecords?: number
+  /** Close cleanly (FIN) after this many records. */
+  readonly closeAfterRecords?: number
+  /** Go silent (no records, no heartbeats) after this many records, keeping the connection open. */
+  readonly stallAfterRecords?: number
+  /** Write a record header the decoder cannot frame (length 0) after this many records, then go on. */
+  readonly corruptAfterRecords?: number
+  /** Write everything in pieces of this many bytes (1 = byte by byte): control lines, metadata and records. */
+  readonly fragmentBytes?: number
+  /** Fragment only the first this-many records (then write normally); default all. */
+  readonly fragmentRecords?: number
+  /** On a connection without `start`: skip this many records past the furthest any connection got (missed while away). */
+  readonly skipOnLive?: number
+}
+
+export type FakeData =
+  | {
+    readonly _tag: "Records"
+    /** DBN v3 records back to back (no metadata). */
+    readonly bytes: Uint8Array
+  }
+  | {
+    readonly _tag: "File"
+    /** A DBN v3 file (`.dbn` or `.dbn.zst`), streamed on every connection. */
+    readonly path: string
+  }
+
+export const records = (bytes: Uint8Array): FakeData => ({ _tag: "Records", bytes })
+export const file = (path: string): FakeData => ({ _tag: "File", path })
+
+export interface FakeGatewayOptions {
+  /** The key the CRAM reply must prove. */
+  readonly apiKey: Redacted.Redacted<string> | string
+  readonly data: FakeData
+  readonly dataset?: string
+  /** Default 127.0.0.1. */
+  readonly host?: string
+  /** Default 0 (any free port). */
+  readonly port?: number
+  readonly lsgVersion?: string
+  /** Heartbeat interval when idle; default the client's `heartbeat_interval_s`, else 30 s. */
+  readonly heartbeat?: Duration.Duration
+  /** Faults per connection index (0-based, every accepted connection counts). */
+  readonly faults?: ReadonlyArray<ConnectionFaults | undefined> | ((connection: number) => ConnectionFaults | undefined)
+  /** Refuse (close at once) the first K connections. */
+  readonly refuseFirst?: number
+  /** Bytes per write when not fragmenting. Default 64 KiB. */
+  readonly chunkBytes?: number
+  /** 0 = as fast as the client reads; otherwise pace records by ts_event at `speed` × real time. */
+  readonly speed?: number
+  /** Instrument id → raw symbol for SymbolMappingMsg; default from the file's metadata or the records' ids. */
+  readonly symbols?: ReadonlyMap<number, string>
+}
+
+export interface ConnectionLog {
+  readonly index: number
+  sessionId: number | undefined
+  /** The auth request without its CRAM reply. */
+  auth: Omit<Gateway.AuthRequest, "auth"> | undefined
+  authenticated: boolean
+  subscriptions: Array<Gateway.SubscriptionLine>
+  started: boolean
+  /** Index (in the served data) of the first record sent. */
+  firstRecord: number | undefined
+  recordsSent: number
+  heartbeatsSent: number
+  /** The fault that ended it, if one did. */
+  fault: string | undefined
+  closed: boolean
+}
+
+export interface FakeGateway {
+  readonly host: string
+  readonly port: number
+  /** Every connection so far, in order. */
+  readonly connections: () => ReadonlyArray<ConnectionLog>
+  /** Furthest record index any connection has sent (the "live" head). */
+  readonly liveHead: () => number
+  /** Stops listening and closes every connection (also done when the scope closes). */
+  readonly close: Effect.Effect<void>
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Record sources
+
+interface Block {
+  readonly bytes: Uint8Array
+  /** Index of the first record in `bytes` within the served data. */
+  readonly first: number
+}
+
+interface Source {
+  readonly dataset: string | undefined
+  readonly symbols: ReadonlyMap<number, string>
+  /** Blocks of whole records, from record index `fromIndex` (and ts_event >= `fromTs`) on. */
+  readonly blocks: (fromIndex: number, fromTs: bigint | undefined) => Stream.Stream<Block, FakeGatewayError>
+}
+
+const BLOCK = 256 * 1024
+
+const tsAt = (view: DataView, off: number): bigint => view.getBigUint64(off + 8, true)
+
+const memorySource = (bytes: Uint8Array): Source => {
+  const offsets: Array<number> = []
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const symbols = new Map<number, string>()
+  for (let off = 0; off < bytes.length;) {
+    const len = bytes[off]! * 4
+    if (len < 16 || off + len > bytes.length) throw new Error(`bad record framing at byte ${off}`)
+    offsets.push(off)
+    const id = view.getUint32(off + 4, true)
+    if (bytes[off + 1] === RType.MBO && !symbols.has(id)) symbols.set(id, String(id))
+    off += len
+  }
+  offsets.push(bytes.length)
+  const count = offsets.length - 1
+  return {
+    dataset: undefined,
+    symbols,
+    blocks: (fromIndex, fromTs) =>
+      Stream.suspend(() => {
+        let i = fromIndex
+        if (fromTs !== undefined) while (i < count && tsAt(view, offsets[i]!) < fromTs) i++
+        const out: Array<Block> = []
+        while (i < count) {
+          let j = i
+          while (j < count && offsets[j + 1]! - offsets[i]! <= BLOCK) j++
+          if (j === i) j = i + 1
+          out.push({ bytes: bytes.subarray(offsets[i]!, offsets[j]!), first: i })
+          i = j
+        }
+        return Stream.fromIterable(out)
+      })
+  }
+}
+
+/** Streams a DBN file, zstd or plain, as decompressed bytes. */
+const fileBytes = (path: string): Stream.Stream<Uint8Array, FakeGatewayError> =>
+  Stream.suspend(() => {
+    let zstd: Zstd.ZstdDecompressor | undefined
+    let first = true
+    const fail = (detail: string) => new FakeGatewayError({ reason: "Data", detail: `${path}: ${detail}` })
+    return Stream.fromAsyncIterable(
+      fs.createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>,
+      (e) => fail(e instanceof Error ? e.message : String(e))
+    ).pipe(
+      Stream.map((b): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)),
+      Stream.concat(Stream.make(new Uint8Array(0))),
+      Stream.mapConcatEffect((b) => {
+        if (first && b.length > 0) {
+          first = false
+          if (Zstd.isZstd(b)) zstd = new Zstd.ZstdDecompressor()
+        }
+        if (zstd === undefined) return Effect.succeed(b.length === 0 ? [] : [b])
+        const r = b.length === 0 ? zstd.finish() : zstd.push(b)
+        return r.problem === undefined ? Effect.succeed(r.chunks) : Effect.fail(fail(r.problem.detail))
+      })
+    )
+  })
+
+/** Reads the prelude and metadata of a DBN file (v3 only: records are forwarded byte for byte). */
+const readMetadata = (path: string) =>
+  Effect.gen(function*() {
+    const decoder = new DbnDecoder()
+    let metadata: Metadata | undefined
+    yield* fileBytes(path).pipe(
+      Stream.takeUntil((b) => {
+        decoder.push(b)
+        const out = decoder.drain()
+        if (out.metadata !== undefined) metadata = out.metadata
+        return metadata !== undefined || out.fatal !== undefined
+      }),
+      Stream.runDrain
+    )
+    if (metadata === undefined) return yield* new FakeGatewayError({ reason: "Data", detail: `${path}: no DBN metadata` })
+    if (metadata.version !== 3) {
+      return yield* new FakeGatewayError({ reason: "Data", detail: `${path}: DBN v${metadata.version}; the fake gateway serves v3 files` })
+    }
+    return metadata
+  })
+
+const fileSource = (path: string) =>
+  Effect.map(readMetadata(path), (metadata): Source => {
+    const symbols = new Map<number, string>()
+    for (const m of metadata.mappings) {
+      for (const iv of m.intervals) {
+        const id = Number(iv.symbol)
+        if (Number.isInteger(id) && !symbols.has(id)) symbols.set(id, m.raw_symbol)
+      }
+    }
+    return {
+      dataset: metadata.dataset,
+      symbols,
+      blocks: (fromIndex, fromTs) =>
+        Stream.suspend(() => {
+          // Frames records across reads: skips the metadata, then emits whole records only.
+          let tail: Uint8Array = new Uint8Array(0)
+          let skip = -1
+          let index = 0
+          let started = fromTs === undefined
+          return fileBytes(path).pipe(Stream.mapConcat((b): Array<Block> => {
+            let buf: Uint8Array = b
+            if (tail.length > 0) {
+              buf = new Uint8Array(tail.length + b.length)
+              buf.set(tail)
+              buf.set(b, tail.length)
+            }
+            let off = 0
+            if (skip < 0) {
+              if (buf.length < 8) {
+                tail = buf
+                return []
+              }
+              skip = 8 + new DataView(buf.buffer, buf.byteOffset + 4, 4).getUint32(0, true)
+            }
+            if (skip > 0) {
+              const n = Math.min(skip, buf.length)
+              off = n
+              skip -= n
+            }
+            const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+            let blockStart = -1
+            let blockFirst = 0
+            const out: Array<Block> = []
+            while (off + 16 <= buf.length) {
+              const len = buf[off]! * 4
+              if (len < 16 || off + len > buf.length) break
+              const keep = index >= fromIndex && (started || tsAt(view, off) >= fromTs!)
+              if (keep && blockStart < 0) {
+                started = true
+                blockStart = off
+                blockFirst = index
+              }
+              off += len
+              index++
+            }
+            if (blockStart >= 0) out.push({ bytes: buf.slice(blockStart, off), first: blockFirst })
+            tail = buf.slice(off)
+            return out
+          }))
+        })
+    }
+  })
+
+// ---------------------------------------------------------------------------------------------------------------
+// Wire helpers
+
+const encoder = new TextEncoder()
+
+const nowNs = Effect.map(Clock.currentTimeNanos, (n) => n)
+
+const liveMetadata = (dataset: string, start: bigint): Uint8Array =>
+  Encoder.encodeMetadata({
+    version: 3,
+    dataset,
+    schema: null,
+    start,
+    end: UNDEF_TIMESTAMP,
+    limit: 0n,
+    stype_in: null,
+    stype_out: SType.INSTRUMENT_ID,
+    ts_out: false,
+    symbol_cstr_len: 71,
+    symbols: [],
+    partial: [],
+    not_found: [],
+    mappings: []
+  })
+
+const systemMsg = (ts: bigint, msg: string, code: number): Uint8Array =>
+  Encoder.encodeRecord({
+    _tag: "system",
+    hd: { length: 320, rtype: RType.SYSTEM, publisher_id: 0, instrument_id: 0, ts_event: ts },
+    msg,
+    code,
+    isHeartbeat: code === SystemCode.HEARTBEAT
+  })
+
+const errorMsg = (ts: bigint, err: string, code: number): Uint8Array =>
+  Encoder.encodeRecord({
+    _tag: "error",
+    hd: { length: 320, rtype: RType.ERROR, publisher_id: 0, instrument_id: 0, ts_event: ts },
+    err,
+    code,
+    is_last: 1
+  })
+
+const symbolMapping = (ts: bigint, instrumentId: number, stypeIn: number, inSymbol: string, rawSymbol: string) =>
+  Encoder.encodeRecord({
+    _tag: "symbolMapping",
+    hd: { length: 176, rtype: RType.SYMBOL_MAPPING, publisher_id: 0, instrument_id: instrumentId, ts_event: ts },
+    stype_in: stypeIn,
+    stype_in_symbol: inSymbol,
+    stype_out: SType.INSTRUMENT_ID,
+    stype_out_symbol: rawSymbol,
+    start_ts: UNDEF_TIMESTAMP,
+    end_ts: UNDEF_TIMESTAMP
+  })
+
+/** rtypes a schema subscription delivers. */
+const RTYPES_OF: Record<string, ReadonlyArray<number>> = {
+  "mbo": [RType.MBO],
+  "mbp-1": [RType.MBP_1],
+  "tbbo": [RType.MBP_1],
+  "mbp-10": [RType.MBP_10],
+  "trades": [RType.MBP_0],
+  "definition": [RType.INSTRUMENT_DEF],
+  "statistics": [RType.STATISTICS],
+  "status": [RType.STATUS],
+  "imbalance": [RType.IMBALANCE],
+  "ohlcv-1s": [RType.OHLCV_1S],
+  "ohlcv-1m": [RType.OHLCV_1M],
+  "ohlcv-1h": [RType.OHLCV_1H],
+  "ohlcv-1d": [RType.OHLCV_1D],
+  "ohlcv-eod": [RType.OHLCV_EOD],
+  "cmbp-1": [RType.CMBP_1],
+  "cbbo-1s": [RType.CBBO_1S],
+  "cbbo-1m": [RType.CBBO_1M],
+  "tcbbo": [RType.TCBBO],
+  "bbo-1s": [RType.BBO_1S],
+  "bbo-1m": [RType.BBO_1M]
+}
+
+const STYPE_IDS: Record<string, number> = Object.fromEntries(
+  ["instrument_id", "raw_symbol", "smart", "continuous", "parent"].map((n, i) => [n, i])
+)
+
+/** A header whose length byte is 0: no decoder can frame past it. */
+const CORRUPT = new Uint8Array([0, RType.MBO, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+
+// ---------------------------------------------------------------------------------------------------------------
+// Server
+
+const randomChallenge = (): string => {
+  const letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+  return Array.from(randomBytes(32), (b) => letters[b % letters.length]).join("")
+}
+
+/** Why a connection ended early, or undefined when the client closed it. */
+type Ending = "dropped" | "closed" | "stalled" | undefined
+
+/**
+ * Listens on a loopback port until the scope closes. Every accepted connection runs the protocol on its own
+ * fiber, in the caller's runtime (so a `TestClock` drives its heartbeats and pacing).
+ */
+export const serve = (options: FakeGatewayOptions): Effect.Effect<FakeGateway, FakeGatewayError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const key = typeof options.apiKey === "string" ? Redacted.make(options.apiKey) : options.apiKey
+    const source = options.data._tag === "Records"
+      ? yield* Effect.try({
+        try: () => memorySource((options.data as { readonly bytes: Uint8Array }).bytes),
+        catch: (e) => new FakeGatewayError({ reason: "Data", detail: e instanceof Error ? e.message : String(e) })
+      })
+      : yield* fileSource(options.data.path)
+    const dataset = options.dataset ?? source.dataset ?? "GLBX.MDP3"
+    const symbols = options.symbols ?? source.symbols
+    const chunkBytes = options.chunkBytes ?? 64 * 1024
+    const speed = options.speed ?? 0
+    const logs: Array<ConnectionLog> = []
+    const sockets = new Set<Net.Socket>()
+    let liveHead = 0
+    let sessionIds = 0
+    const faultsFor = (i: number): ConnectionFaults => {
+      const f = typeof options.faults === "function" ? options.faults(i) : options.faults?.[i]
+      return { ...(f ?? {}), ...(i < (options.refuseFirst ?? 0) ? { refuse: true } : {}) }
+    }
+
+    const runFork = yield* FiberSet.makeRuntime<never>()
+
+    const handle = (sock: Net.Socket, log: ConnectionLog) =>
+      Effect.gen(function*() {
+        const faults = faultsFor(log.index)
+        if (faults.refuse === true) {
+          log.fault = "refused"
+          sock.destroy()
+          return
+        }
+        const lines = yield* Mailbox.make<string>()
+        const reader = new Gateway.LineReader()
+        let controlDone = false
+        sock.on("data", (b: Buffer) => {
+          if (controlDone) return
+          reader.push(b)
+          let line: string | undefined
+          while ((line = reader.next()) !== undefined) {
+            lines.unsafeOffer(line)
+            if (Gateway.isStartSession(line)) controlDone = true
+          }
+        })
+        sock.on("end", () => lines.unsafeDone(Exit.void))
+
+        let fragmentLeft = faults.fragmentBytes === undefined ? 0 : faults.fragmentRecords ?? Number.MAX_SAFE_INTEGER
+        const writeRaw = (bytes: Uint8Array) =>
+          Effect.async<void>((resume) => {
+            if (sock.destroyed) return resume(Effect.interrupt)
+            sock.write(bytes, () => resume(Effect.void))
+          })
+        const write = (bytes: Uint8Array | string): Effect.Effect<void> => {
+          const b = typeof bytes === "string" ? encoder.encode(bytes) : bytes
+          if (b.length === 0) return Effect.void
+          if (faults.fragmentBytes === undefined || fragmentLeft <= 0) return writeRaw(b)
+          const step = Math.max(1, faults.fragmentBytes)
+          return Effect.forEach(
+            Array.from({ length: Math.ceil(b.length / step) }, (_, i) => b.subarray(i * step, (i + 1) * step)),
+            writeRaw,
+            { discard: true }
+          )
+        }
+        const takeLine = Effect.catchAll(lines.take, () => Effect.interrupt)
+
+        yield* write(Gateway.formatGreeting(options.lsgVersion ?? "0.0.0-fake"))
+        const challenge = randomChallenge()
+        yield* write(Gateway.formatChallenge(challenge))
+        const auth = Gateway.parseAuthRequest(yield* takeLine)
+        if (auth !== undefined) {
+          const { auth: _answer, ...rest } = auth
+          log.auth = rest
+        }
+        const rejection = faults.rejectAuth ??
+          (auth === undefined
+            ? "Malformed authentication request."
+            : !Cram.verify(challenge, key, auth.auth)
+            ? "Authentication failed."
+            : auth.dataset !== dataset
+            ? `Unknown dataset ${auth.dataset}.`
+            : undefined)
+        if (rejection !== undefined) {
+          log.fault = "auth rejected"
+          yield* write(Gateway.formatAuthFailure(rejection))
+          sock.end()
+          return
+        }
+        const sessionId = ++sessionIds
+        log.sessionId = sessionId
+        log.authenticated = true
+        yield* write(Gateway.formatAuthSuccess(sessionId))
+
+        while (true) {
+          const line = yield* takeLine
+          if (Gateway.isStartSession(line)) break
+          const sub = Gateway.parseSubscription(line)
+          if (sub !== undefined) log.subscriptions.push(sub)
+        }
+        log.started = true
+
+        const subs = log.subscriptions
+        const starts = subs.map((s) => s.start).filter((s): s is bigint => s !== undefined)
+        const start = starts.length === 0 ? undefined : starts.reduce((a, b) => (a < b ? a : b))
+        const wanted = new Set(subs.flatMap((s) => RTYPES_OF[s.schema] ?? []))
+        const schemas = [...new Set(subs.map((s) => s.schema))]
+        const ts0 = yield* nowNs
+
+        const head: Array<Uint8Array> = [liveMetadata(dataset, start ?? ts0)]
+        for (const s of subs) {
+          if (!s.isLast) continue
+          for (const [id, raw] of symbols) {
+            head.push(symbolMapping(ts0, id, STYPE_IDS[s.stypeIn] ?? 255, s.symbols[0] ?? raw, raw))
+          }
+        }
+        for (const s of subs) {
+          if (!s.isLast) continue
+          head.push(systemMsg(ts0, `Subscription request ${s.id ?? 0} for ${s.schema} data succeeded`, SystemCode.SUBSCRIPTION_ACK))
+        }
+        if (faults.refuseReplay === true && start !== undefined) {
+          head.push(errorMsg(ts0, `Replay start ${start} is outside the available replay window`, ErrorCode.INVALID_SUBSCRIPTION))
+          yield* write(concat(head))
+          log.fault = "replay refused"
+          sock.end()
+          return
+        }
+        yield* write(concat(head))
+
+        const heartbeatEvery = options.heartbeat ??
+          Duration.seconds(log.auth?.heartbeatIntervalS ?? 30)
+        const heartbeat = Effect.flatMap(nowNs, (ts) => {
+          log.heartbeatsSent++
+          return write(systemMsg(ts, "Heartbeat", SystemCode.HEARTBEAT))
+        })
+
+        // Without `start` the connection joins "live": where the furthest connection got, plus records it missed.
+        const fromIndex = start === undefined ? liveHead + (faults.skipOnLive ?? 0) : 0
+        const caughtUpAt = liveHead
+        let replayPending = start !== undefined
+        const replayCompleted = Effect.suspend(() => {
+          replayPending = false
+          return Effect.flatMap(nowNs, (ts) =>
+            write(concat(schemas.map((s) => systemMsg(ts, `Finished ${s} replay`, SystemCode.REPLAY_COMPLETED)))))
+        })
+
+        let sent = 0
+        let pending: Array<Uint8Array> = []
+        let pendingBytes = 0
+        let pace: { wall: number; ts: bigint } | undefined
+        const flush = Effect.suspend(() => {
+          if (pendingBytes === 0) return Effect.void
+          const out = concat(pending)
+          pending = []
+          pendingBytes = 0
+          return write(out)
+        })
+        const faultAt = (n: number | undefined) => n !== undefined && sent === n
+
+        const ending: Ending = yield* source.blocks(fromIndex, start).pipe(
+          Stream.runFoldWhileEffect(undefined as Ending, (e) => e === undefined, (_, block) =>
+            Effect.gen(function*() {
+              const view = new DataView(block.bytes.buffer, block.bytes.byteOffset, block.bytes.byteLength)
+              let index = block.first
+              for (let off = 0; off < block.bytes.length; index++) {
+                const len = block.bytes[off]! * 4
+                const rec = block.bytes.subarray(off, off + len)
+                off += len
+                if (!wanted.has(rec[1]!)) continue
+                if (replayPending && index >= caughtUpAt && caughtUpAt > 0) {
+                  yield* flush
+                  yield* replayCompleted
+                }
+                if (faultAt(faults.dropAfterRecords)) {
+                  yield* flush
+                  log.fault = "dropped"
+                  sock.resetAndDestroy()
+                  return "dropped" as const
+                }
+                if (faultAt(faults.closeAfterRecords)) {
+                  yield* flush
+                  log.fault = "closed"
+                  sock.end()
+                  return "closed" as const
+                }
+                if (faultAt(faults.stallAfterRecords)) {
+                  yield* flush
+                  log.fault = "stalled"
+                  return "stalled" as const
+                }
+                if (faultAt(faults.corruptAfterRecords)) {
+                  log.fault = "corrupted"
+                  pending.push(CORRUPT)
+                  pendingBytes += CORRUPT.length
+                  yield* flush
+                }
+                if (speed > 0) {
+                  const ts = view.getBigUint64(off - len + 8, true)
+                  const now = yield* Clock.currentTimeMillis
+                  pace ??= { wall: now, ts }
+                  const due = pace.wall + Number(ts - pace.ts) / 1e6 / speed
+                  if (due > now) {
+                    yield* flush
+                    yield* idle(due - now, heartbeatEvery, heartbeat)
+                  }
+                }
+                pending.push(rec)
+                pendingBytes += len
+                sent++
+                log.recordsSent = sent
+                log.firstRecord ??= index
+                if (index + 1 > liveHead) liveHead = index + 1
+                if (fragmentLeft > 0) {
+                  yield* flush
+                  fragmentLeft--
+                } else if (pendingBytes >= chunkBytes) yield* flush
+              }
+              return undefined
+            }))
+        )
+        if (ending === "dropped" || ending === "closed") return
+        if (ending === "stalled") return yield* Effect.never
+        yield* flush
+        if (replayPending) yield* replayCompleted
+        // Caught up: a live gateway now only sends heartbeats until there is news.
+        while (true) yield* idle(Duration.toMillis(heartbeatEvery), heartbeatEvery, heartbeat)
+      })
+
+    const server = Net.createServer((sock) => {
+      const log: ConnectionLog = {
+        index: logs.length,
+        sessionId: undefined,
+        auth: undefined,
+        authenticated: false,
+        subscriptions: [],
+        started: false,
+        firstRecord: undefined,
+        recordsSent: 0,
+        heartbeatsSent: 0,
+        fault: undefined,
+        closed: false
+      }
+      logs.push(log)
+      sockets.add(sock)
+      sock.setNoDelay(true)
+      sock.on("error", () => {})
+      const fiber = runFork(handle(sock, log).pipe(Effect.ensuring(Effect.sync(() => {
+        if (!sock.destroyed && sock.writable) sock.end()
+      }))))
+      sock.on("close", () => {
+        log.closed = true
+        sockets.delete(sock)
+        fiber.unsafeInterruptAsFork(fiber.id())
+      })
+    })
+
+    const port = yield* Effect.async<number, FakeGatewayError>((resume) => {
+      server.once("error", (e) => resume(Effect.fail(new FakeGatewayError({ reason: "Listen", detail: e.message }))))
+      server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
+        const a = server.address()
+        resume(Effect.succeed(typeof a === "object" && a !== null ? a.port : 0))
+      })
+    })
+
+    const close = Effect.async<void>((resume) => {
+      for (const s of sockets) s.destroy()
+      if (!server.listening) return resume(Effect.void)
+      server.close(() => resume(Effect.void))
+    })
+    yield* Effect.addFinalizer(() => close)
+
+    return {
+      host: options.host ?? "127.0.0.1",
+      port,
+      connections: () => logs,
+      liveHead: () => liveHead,
+      close
+    }
+  })
+
+/** Waits `ms`, sending a heartbeat whenever a full interval passes without anything else sent. */
+const idle = (ms: number, every: Duration.Duration, heartbeat: Effect.Effect<void>) =>
+  Effect.gen(function*() {
+    const step = Duration.toMillis(every)
+    let left = ms
+    while (left >= step) {
+      yield* Effect.sleep(every)
+      yield* heartbeat
+      left -= step
+    }
+    if (left > 0) yield* Effect.sleep(Duration.millis(left))
+  })
+
+const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
+  if (parts.length === 1) return parts[0]!
+  let n = 0
+  for (const p of parts) n += p.length
+  const out = new Uint8Array(n)
+  let off = 0
+  for (const p of parts) {
+    out.set(p, off)
+    off += p.length
+  }
+  return out
+}

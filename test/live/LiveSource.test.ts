@@ -1,0 +1,298 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, Exit, Fiber, Layer, Logger, Redacted, Stream, SubscriptionRef, TestClock } from "effect"
+import type { DecodedChunk } from "../../src/dbn/Batch.js"
+import { DbnDecoder } from "../../src/dbn/Decoder.js"
+import * as LiveConfig from "../../src/live/LiveConfig.js"
+import { LiveStatus } from "../../src/live/LiveStatus.js"
+import * as LiveStatusModule from "../../src/live/LiveStatus.js"
+import * as LiveSource from "../../src/live/LiveSource.js"
+import type * as Cursor from "../../src/source/Cursor.js"
+import { MarketDataSource } from "../../src/source/MarketDataSource.js"
+import * as FakeGateway from "../../src/testing/FakeGateway.js"
+import * as LiveData from "../../src/testing/LiveData.js"
+
+const KEY = "db-unittestapikey1234567890FFFFF"
+
+const settings = (port: number, overrides: Partial<LiveConfig.LiveSettings> = {}): LiveConfig.LiveSettings => ({
+  ...LiveConfig.defaults,
+  apiKey: Redacted.make(KEY),
+  host: "127.0.0.1",
+  port,
+  reconnectBase: Duration.millis(1),
+  reconnectMaxDelay: Duration.millis(20),
+  ...overrides
+})
+
+/** One line per MBO row with every field, so "equal" means equal row by row. */
+const rowsOf = (c: DecodedChunk, into: Array<string>): void => {
+  const m = c.mbo
+  for (let i = 0; i < m.length; i++) {
+    into.push(
+      `${m.sequence[i]} ${m.instrumentId[i]} ${m.tsEventHi[i]}:${m.tsEventLo[i]} ${m.orderIdHi[i]}:${m.orderIdLo[i]} ` +
+        `${m.priceHi[i]}:${m.priceLo[i]} ${m.size[i]} ${m.flags[i]} ${m.action[i]} ${m.side[i]} ${m.tsRecvLo[i]} ${m.tsInDelta[i]}`
+    )
+  }
+}
+
+/** The served records, decoded directly: what the consumer must end up with. */
+const expectedRows = (bytes: Uint8Array): Array<string> => {
+  const d = new DbnDecoder({ fragment: { version: 3 } })
+  d.push(bytes)
+  const rows: Array<string> = []
+  rowsOf(d.drain(), rows)
+  return rows
+}
+
+const tsOfRow = (row: string): bigint => {
+  const [hi, lo] = row.split(" ")[2]!.split(":").map(Number)
+  return (BigInt(hi!) << 32n) | BigInt(lo!)
+}
+
+/** Runs the live stream until `n` MBO rows arrived; returns the rows and every chunk's non-MBO record tags. */
+const consume = (s: LiveConfig.LiveSettings, n: number, from?: Cursor.Cursor) =>
+  Effect.gen(function*() {
+    const rows: Array<string> = []
+    const tags: Array<string> = []
+    let metadata = 0
+    yield* LiveSource.gatewayStream(s, from).pipe(
+      Stream.takeUntil((c) => {
+        rowsOf(c, rows)
+        for (const o of c.others) tags.push(o._tag)
+        if (c.metadata !== undefined) metadata++
+        return rows.length >= n
+      }),
+      Stream.runDrain
+    )
+    return { rows, tags, metadata }
+  })
+
+const captureLogs = () => {
+  const lines: Array<string> = []
+  const layer = Logger.replace(Logger.defaultLogger, Logger.map(Logger.logfmtLogger, (line) => void lines.push(line)))
+  return { lines, layer }
+}
+
+/** Waits for something the socket peers do (not for time): polls the condition on the event loop. */
+const until = (cond: () => boolean) =>
+  Effect.promise(() =>
+    new Promise<void>((resolve) => {
+      const check = () => (cond() ? resolve() : setTimeout(check, 1))
+      check()
+    })
+  )
+
+const failureOf = <A, E>(exit: Exit.Exit<A, E>): E | undefined =>
+  Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
+
+describe("LiveSource", () => {
+  it.scoped("serves the gateway's records through the MarketDataSource tag, control messages kept out", () =>
+    Effect.gen(function*() {
+      const data = LiveData.mboRecords({ count: 3000, seed: 1 })
+      const gw = yield* FakeGateway.serve({ apiKey: KEY, data: FakeGateway.records(data) })
+      const layer = LiveSource.layer.pipe(Layer.provide(LiveConfig.layer({ apiKey: Redacted.make(KEY), host: "127.0.0.1", port: gw.port })))
+      const { rows, tags, metadata, status } = yield* Effect.gen(function*() {
+        const source = yield* MarketDataSource
+        const rows: Array<string> = []
+        const tags: Array<string> = []
+        let metadata = 0
+        yield* source.stream(undefined).pipe(
+          Stream.takeUntil((c) => {
+            rowsOf(c, rows)
+            for (const o of c.others) tags.push(o._tag)
+            if (c.metadata !== undefined) metadata++
+            return rows.length >= 3000
+          }),
+          Stream.runDrain
+        )
+        const status = yield* (yield* LiveStatus).get
+        assert.strictEqual(source.name, "live")
+        return { rows, tags, metadata, status }
+      }).pipe(Effect.provide(layer))
+      assert.deepStrictEqual(rows, expectedRows(data))
+      assert.strictEqual(metadata, 1)
+      assert.isFalse(tags.includes("system") || tags.includes("error"), "heartbeats and acks stay in the client")
+      assert.isTrue(tags.includes("symbolMapping"))
+      assert.strictEqual(status.records, 3000)
+      assert.strictEqual(status.systemMessages, 2)
+      assert.strictEqual(status.reconnects, 0)
+      assert.strictEqual(status.state, "Stopped")
+      assert.deepStrictEqual(status.cursor?.tsEvent, tsOfRow(rows[2999]!))
+      assert.deepStrictEqual(gw.connections()[0]!.subscriptions.map((s) => [s.schema, s.snapshot, s.start]), [
+        ["mbo", true, undefined],
+        ["definition", false, undefined]
+      ])
+    }))
+
+  it.scoped(
+    "delivers every served row exactly once across drops, clean closes, 1-byte fragments and a corrupt record",
+    () =>
+      Effect.gen(function*() {
+        const count = 40_000
+        const data = LiveData.mboRecords({ count, seed: 42, maxRun: 400 })
+        const faults = (i: number): FakeGateway.ConnectionFaults | undefined => {
+          if (i >= 14) return undefined
+          const every = 2000 + ((i * 797) % 1700)
+          if (i === 3) return { corruptAfterRecords: every, fragmentBytes: 1, fragmentRecords: 30 }
+          if (i === 5) return { closeAfterRecords: every }
+          if (i % 2 === 0) return { dropAfterRecords: every, fragmentBytes: 1, fragmentRecords: 30 }
+          return { dropAfterRecords: every }
+        }
+        const gw = yield* FakeGateway.serve({ apiKey: KEY, data: FakeGateway.records(data), faults, refuseFirst: 1 })
+        const logs = captureLogs()
+        const result = yield* consume(settings(gw.port), count).pipe(Effect.provide(logs.layer))
+        const status = yield* (yield* LiveStatus).get
+
+        const expected = expectedRows(data)
+        assert.strictEqual(result.rows.length, expected.length)
+        // Row by row: no loss, no duplicate, same order, same fields.
+        for (let i = 0; i < expected.length; i++) {
+          if (result.rows[i] !== expected[i]) assert.fail(`row ${i}: got ${result.rows[i]}, want ${expected[i]}`)
+        }
+        assert.strictEqual(result.metadata, 1)
+
+        const conns = gw.connections()
+        assert.deepStrictEqual(conns.slice(0, 7).map((c) => c.fault), [
+          "refused",
+          "dropped",
+          "dropped",
+          "dropped",
+          "corrupted",
+          "dropped",
+          "closed"
+        ])
+        // Every reconnect after data asked the gateway to replay from the cursor's ts_event.
+        const resumed = conns.filter((c) => c.started && c.index > 1)
+        assert.isAbove(resumed.length, 10)
+        assert.isTrue(resumed.every((c) => c.subscriptions.every((s) => s.start !== undefined && !s.snapshot)))
+        assert.strictEqual(status.records, count)
+        assert.isAtLeast(status.reconnects, 14)
+        assert.strictEqual(status.pendingGaps.length, 0)
+        assert.isTrue(status.lastGap?.replayed)
+
+        const text = logs.lines.join("\n")
+        assert.include(text, "Gateway reconnected")
+        assert.notInclude(text, KEY)
+        assert.notInclude(text, KEY.slice(3, 20))
+        assert.notInclude(JSON.stringify(status, (_, v) => typeof v === "bigint" ? v.toString() : v), KEY)
+      }).pipe(Effect.provide(LiveStatusModule.layer)),
+    60_000
+  )
+
+  it.scoped("resumes from a cursor handed in at start (a restart), skipping exactly what was processed", () =>
+    Effect.gen(function*() {
+      const data = LiveData.mboRecords({ count: 6000, seed: 9, maxRun: 500 })
+      const expected = expectedRows(data)
+      const gw = yield* FakeGateway.serve({ apiKey: KEY, data: FakeGateway.records(data) })
+      // Processed up to row 3210: the cursor counts the rows at its ts_event that were seen.
+      const ts = tsOfRow(expected[3210]!)
+      const seen = expected.slice(0, 3211).filter((r) => tsOfRow(r) === ts).length
+      const { rows } = yield* consume(settings(gw.port), 6000 - 3211, { tsEvent: ts, seen })
+      assert.deepStrictEqual(rows, expected.slice(3211))
+      assert.strictEqual(gw.connections()[0]!.subscriptions[0]!.start, ts)
+    }).pipe(Effect.provide(LiveStatusModule.layer)))
+
+  it.scoped("fails with Auth on a bad key, does not retry, and never shows the key", () =>
+    Effect.gen(function*() {
+      const gw = yield* FakeGateway.serve({
+        apiKey: "db-theserverskeyisthisonexxxxxxx",
+        data: FakeGateway.records(LiveData.mboRecords({ count: 10 }))
+      })
+      const logs = captureLogs()
+      const layer = LiveSource.layer.pipe(
+        Layer.provide(LiveConfig.layer({ apiKey: Redacted.make(KEY), host: "127.0.0.1", port: gw.port }))
+      )
+      const exit = yield* Effect.flatMap(MarketDataSource, (s) => Stream.runDrain(s.stream(undefined))).pipe(
+        Effect.provide(layer),
+        Effect.provide(logs.layer),
+        Effect.exit
+      )
+      const e = failureOf(exit)
+      assert.strictEqual(e?.reason, "Auth")
+      assert.include(e!.message, "Authentication failed")
+      assert.notInclude(e!.message, KEY)
+      assert.notInclude(String(exit), KEY)
+      assert.strictEqual(gw.connections().length, 1, "an auth failure is not retried")
+      assert.notInclude(logs.lines.join("\n"), KEY)
+    }))
+
+  it.scoped("reconnects after a heartbeat timeout and resumes after the last delivered record", () =>
+    Effect.gen(function*() {
+      const data = LiveData.mboRecords({ count: 4000, seed: 5 })
+      const gw = yield* FakeGateway.serve({ apiKey: KEY, data: FakeGateway.records(data), faults: [{ stallAfterRecords: 1500 }] })
+      const status = yield* LiveStatus
+      const fiber = yield* Effect.fork(consume(settings(gw.port, { reconnectBase: Duration.zero }), 4000))
+      yield* until(() => status.ref.pipe(SubscriptionRef.get, Effect.runSync).records === 1500)
+      yield* TestClock.adjust(Duration.seconds(34))
+      assert.strictEqual(gw.connections().length, 1, "still waiting within interval + grace")
+      yield* TestClock.adjust(Duration.seconds(2))
+      const { rows } = yield* Fiber.join(fiber)
+      const expected = expectedRows(data)
+      assert.deepStrictEqual(rows, expected)
+      const s = yield* status.get
+      assert.strictEqual(s.reconnects, 1)
+      assert.include(s.lastGap?.reason, "HeartbeatTimeout")
+      assert.strictEqual(s.lastGap?.from?.tsEvent, tsOfRow(expected[1499]!))
+      assert.strictEqual(gw.connections()[1]!.subscriptions[0]!.start, tsOfRow(expected[1499]!))
+    }).pipe(Effect.provide(LiveStatusModule.layer)))
+
+  it.scoped("keeps retrying while the gateway refuses connections, then delivers everything", () =>
+    Effect.gen(function*() {
+      const data = LiveData.mboRecords({ count: 2000, seed: 6 })
+      const gw = yield* FakeGateway.serve({ apiKey: KEY, data: FakeGateway.records(data), refuseFirst: 4 })
+      const { rows } = yield* consume(settings(gw.port), 2000)
+      assert.deepStrictEqual(rows, expectedRows(data))
+      assert.strictEqual(gw.connections().length, 5)
+      assert.strictEqual((yield* (yield* LiveStatus).get).reconnects, 4)
+    }).pipe(Effect.provide(LiveStatusModule.layer)))
+
+  it.scoped("records a pending gap when the gateway refuses the replay, and goes on live with a snapshot", () =>
+    Effect.gen(function*() {
+      const data = LiveData.mboRecords({ count: 5000, seed: 7 })
+      const expected = expectedRows(data)
+      const gw = yield* FakeGateway.serve({
+        apiKey: KEY,
+        data: FakeGateway.records(data),
+        faults: [{ dropAfterRecords: 1000 }, { refuseReplay: true, skipOnLive: 500 }, { skipOnLive: 500 }]
+      })
+      const { rows } = yield* consume(settings(gw.port), 3500)
+      assert.deepStrictEqual(rows, [...expected.slice(0, 1000), ...expected.slice(1500)])
+      const s = yield* (yield* LiveStatus).get
+      assert.strictEqual(s.pendingGaps.length, 1)
+      const gap = s.pendingGaps[0]!
+      assert.strictEqual(gap.reason, "ReplayRefused")
+      assert.include(gap.detail, "replay")
+      assert.strictEqual(gap.from?.tsEvent, tsOfRow(expected[999]!))
+      assert.strictEqual(gap.to, tsOfRow(expected[1500]!))
+      const conns = gw.connections()
+      assert.isDefined(conns[1]!.subscriptions[0]!.start)
+      assert.deepStrictEqual([conns[2]!.subscriptions[0]!.start, conns[2]!.subscriptions[0]!.snapshot], [undefined, true])
+      const taken = yield* (yield* LiveStatus).takePendingGaps
+      assert.strictEqual(taken.length, 1)
+      assert.strictEqual((yield* (yield* LiveStatus).get).pendingGaps.length, 0)
+    }).pipe(Effect.provide(LiveStatusModule.layer)))
+
+  it.scoped("records a gap instead of replaying an outage longer than the replay limit", () =>
+    Effect.gen(function*() {
+      const data = LiveData.mboRecords({ count: 3000, seed: 8 })
+      const expected = expectedRows(data)
+      const gw = yield* FakeGateway.serve({
+        apiKey: KEY,
+        data: FakeGateway.records(data),
+        faults: [{ dropAfterRecords: 1000 }, { skipOnLive: 100 }]
+      })
+      const status = yield* LiveStatus
+      const fiber = yield* Effect.fork(consume(
+        settings(gw.port, { reconnectBase: Duration.seconds(1), reconnectMaxDelay: Duration.seconds(1), replayWithin: Duration.millis(500) }),
+        1900
+      ))
+      yield* until(() => Effect.runSync(status.get).state === "Reconnecting")
+      yield* TestClock.adjust(Duration.seconds(2))
+      const { rows } = yield* Fiber.join(fiber)
+      assert.deepStrictEqual(rows, [...expected.slice(0, 1000), ...expected.slice(1100)])
+      const s = yield* status.get
+      assert.deepStrictEqual(s.pendingGaps.map((g) => [g.reason, g.from?.tsEvent, g.to]), [
+        ["OutageTooLong", tsOfRow(expected[999]!), tsOfRow(expected[1100]!)]
+      ])
+      assert.isUndefined(gw.connections()[1]!.subscriptions[0]!.start)
+    }).pipe(Effect.provide(LiveStatusModule.layer)))
+})

@@ -1,0 +1,38 @@
+import { assert, describe, it } from "@effect/vitest"
+import type { DecodedChunk } from "../../src/dbn/Batch.js"
+import { ChunkMerger } from "../../src/source/Merge.js"
+import { chunkOf, idsOf, tsOf } from "./Support.js"
+
+const T = 1_700_000_000_000_000_000n
+
+/** Drives the merger over per-input chunk lists the way the Effect side does. */
+const mergeAll = (inputs: Array<Array<DecodedChunk>>, capacity = 3): Array<DecodedChunk> => {
+  const merger = new ChunkMerger(inputs.length, capacity)
+  const out: Array<DecodedChunk> = []
+  for (;;) {
+    const i = merger.needs()
+    if (i >= 0) {
+      merger.feed(i, inputs[i]!.shift())
+      continue
+    }
+    const c = merger.take()
+    if (c !== undefined) out.push(c)
+    else if (merger.finished) return out
+  }
+}
+
+describe("ChunkMerger", () => {
+  it("merges overlapping files in ts_event order, ties in input order", () => {
+    const a = [chunkOf([T, T + 2n], [1, 2]), chunkOf([T + 4n], [3])]
+    const b = [chunkOf([T + 1n, T + 2n, T + 3n], [11, 12, 13])]
+    const out = mergeAll([a, b])
+    assert.deepStrictEqual(out.flatMap(idsOf), [1, 11, 2, 12, 13, 3])
+    const ts = out.flatMap(tsOf)
+    assert.deepStrictEqual(ts, [...ts].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)))
+  })
+
+  it("concatenates files whose times do not overlap", () => {
+    const out = mergeAll([[chunkOf([T + 10n, T + 11n], [3, 4])], [chunkOf([T, T + 1n], [1, 2])]], 100)
+    assert.deepStrictEqual(out.flatMap(idsOf), [1, 2, 3, 4])
+  })
+})
