@@ -44,6 +44,7 @@ export interface Snapshot {
   readonly lsgVersion: string | undefined
   /** TCP connections opened. */
   readonly connections: number
+  /** Reconnect attempts (each failed or successful attempt after a lost connection). */
   readonly reconnects: number
   /** Data records delivered downstream (replayed duplicates excluded). */
   readonly records: number

@@ -8,7 +8,7 @@ import type { Chain, OptionInstrument } from "./Chain.js"
 import { MAX_TRADE_VOL, MULTIPLIER, TICK } from "./Definitions.js"
 import * as Pricing from "./Pricing.js"
 import type { Rng } from "./Random.js"
-import { ASK, BID, type BookSide, type Order, SimBook } from "./SimBook.js"
+import { ASK, BID, type BookSide, makeOrder, type Order, SimBook } from "./SimBook.js"
 import {
   DIR_BUY,
   DIR_SELL,
@@ -77,7 +77,14 @@ interface OptState {
   readonly isCall: boolean
   /** Expiration as seconds after the session start. */
   readonly expirySec: number
+  /** The maker's quote (ticks) and when it was computed (ns offset; -Infinity = never). */
+  readonly q: { bid: number; ask: number; step: number }
+  quotedAt: number
 }
+
+/** How long a maker's model quote stays valid, ns (the events of one burst share it). */
+const QUOTE_TTL = 2_000_000
+const TICK_POINTS = TICK / FIXED_PRICE_SCALE
 
 interface EpisodeState {
   readonly id: number
@@ -127,8 +134,6 @@ export class Market {
   private bursts = 0
   private burstOpt: OptState | undefined = undefined
   private burstLeft = 0
-  /** The last quote computed (reused to avoid an allocation per event). */
-  private readonly q = { bid: 0, ask: 0, step: 1 }
   private readonly episodes: Array<EpisodeState> = []
   private readonly refills: Array<Refill> = []
   private readonly clearTimes: Array<number> = []
@@ -163,7 +168,9 @@ export class Market {
       option,
       book: new SimBook(),
       isCall: option.optionType === "C",
-      expirySec: Number(option.expiry.expirationNs - params.startNs) / NS
+      expirySec: Number(option.expiry.expirationNs - params.startNs) / NS,
+      q: { bid: 0, ask: 0, step: 1 },
+      quotedAt: -Infinity
     }))
     this.cumWeights = new Float64Array(this.opts.length)
     this.planEpisodes()
@@ -320,11 +327,14 @@ export class Market {
   // ---------------------------------------------------------------------------------------------------------------
   // Market making
 
+  /** The maker's quote in ticks: model value ± a half-spread of about 0.4 %, and the spacing of its levels. */
   private quote(o: OptState): { bid: number; ask: number; step: number } {
-    const out = this.q
+    const out = o.q
+    if (this.t - o.quotedAt < QUOTE_TTL) return out
+    o.quotedAt = this.t
     const tSec = this.t / NS
     const years = (o.expirySec - tSec) / Pricing.SECONDS_PER_YEAR
-    const fair = Pricing.fairValue(o.isCall, this.spot, o.option.strike, years, this.params.volatility) / 0.25
+    const fair = Pricing.fairValue(o.isCall, this.spot, o.option.strike, years, this.params.volatility) / TICK_POINTS
     const half = Math.max(1, fair * 0.004)
     let bid = Math.floor(fair - half)
     if (bid < 1) bid = 1
@@ -481,8 +491,8 @@ export class Market {
 
   private partialCancel(o: OptState, order: Order, qty: number): void {
     this.push(o, Action.CANCEL, order.side === BID ? Side.BID : Side.ASK, order.id, order.ticks, qty, 0)
-    o.book.reduce(order, qty)
     order.seq = this.seq
+    o.book.reduce(order, qty)
     this.close(LAST)
   }
 
@@ -530,13 +540,14 @@ export class Market {
     if (this.rng.chance(this.params.unattributedShare)) {
       // printed with side N, at the touch, filling only the touch level: the quote rule recovers the initiator
       const touch = against[0]!
-      const available = touch.orders.reduce((s, x) => s + x.size, 0)
-      this.execute(o, buy, Math.min(qty, available), touch.ticks, false, -1, undefined)
+      let available = 0
+      for (const x of touch.orders) available += x.size
+      this.execute(o, buy, Math.min(qty, available), touch.ticks, false, false, undefined)
       return true
     }
     const extra = this.rng.chance(0.1) ? this.rng.between(1, 2) : 0
     const limit = against[Math.min(extra, against.length - 1)]!.ticks
-    this.execute(o, buy, qty, limit, true, this.rng.chance(0.25) ? 1 : 0, undefined)
+    this.execute(o, buy, qty, limit, true, this.rng.chance(0.25), undefined)
     return true
   }
 
@@ -555,7 +566,7 @@ export class Market {
     if (qty > MAX_TRADE_VOL) qty = MAX_TRADE_VOL
     const depth = this.rng.chance(0.65) ? this.rng.between(1, 4) : 0
     const limit = against[Math.min(depth, against.length - 1)]!.ticks
-    this.execute(o, buy, qty, limit, true, this.rng.chance(0.35) ? 1 : 0, ep)
+    this.execute(o, buy, qty, limit, true, this.rng.chance(0.35), ep)
   }
 
   /**
@@ -570,7 +581,7 @@ export class Market {
     qty: number,
     limit: number,
     attributed: boolean,
-    restRemainder: number,
+    restRemainder: boolean,
     ep: EpisodeState | undefined
   ): void {
     const book = o.book
@@ -614,6 +625,7 @@ export class Market {
     for (let k = 0; k < fillOrders.length; k++) {
       const order = fillOrders[k]!
       const q = fillQty[k]!
+      order.seq = this.seq
       if (q < order.size && this.rng.chance(0.5)) {
         this.push(o, Action.MODIFY, restingSide, order.id, order.ticks, order.size - q, 0)
         book.modify(order, order.ticks, order.size - q)
@@ -621,10 +633,9 @@ export class Market {
         this.push(o, Action.CANCEL, restingSide, order.id, order.ticks, q, 0)
         book.reduce(order, q)
       }
-      order.seq = this.seq
     }
-    if (remaining > 0 && restRemainder === 1 && attributed && book.canRest(buy ? BID : ASK, limit)) {
-      const rest: Order = { id: aggressorId, side: buy ? BID : ASK, ticks: limit, size: remaining, seq: this.seq }
+    if (remaining > 0 && restRemainder && attributed && book.canRest(buy ? BID : ASK, limit)) {
+      const rest = makeOrder(aggressorId, buy ? BID : ASK, limit, remaining, this.seq)
       this.push(o, Action.ADD, buy ? Side.BID : Side.ASK, aggressorId, limit, remaining, 0)
       book.add(rest)
     }
@@ -776,7 +787,7 @@ export class Market {
 
   private newOrder(side: BookSide, ticks: number, size: number): Order {
     const id = this.newOrderId()
-    return { id, side, ticks, size, seq: this.seq }
+    return makeOrder(id, side, ticks, size, this.seq)
   }
 
   /** Queues a record; the previous queued one is written with its own flags. */

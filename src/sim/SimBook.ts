@@ -9,8 +9,8 @@ export type BookSide = typeof BID | typeof ASK
 
 export interface Order {
   /** Venue order id (below 2^53). */
-  readonly id: number
-  readonly side: BookSide
+  id: number
+  side: BookSide
   /** Price in ticks. */
   ticks: number
   /** Remaining quantity, contracts. */
@@ -24,8 +24,22 @@ export interface Level {
   readonly orders: Array<Order>
 }
 
-// Emptied levels are recycled: a maker moving its ladder creates and drops levels on most events.
+// Emptied levels and removed orders are recycled: makers create and drop both on most events, and objects that
+// live for seconds would otherwise be promoted and collected by the old-generation GC.
 const freeLevels: Array<Level> = []
+const freeOrders: Array<Order> = []
+
+/** An order object, recycled when one is free. An order passed to `SimBook.remove` may be handed out again here. */
+export const makeOrder = (id: number, side: BookSide, ticks: number, size: number, seq: number): Order => {
+  const o = freeOrders.pop()
+  if (o === undefined) return { id, side, ticks, size, seq }
+  o.id = id
+  o.side = side
+  o.ticks = ticks
+  o.size = size
+  o.seq = seq
+  return o
+}
 
 export class SimBook {
   /** Bids best (highest) first, asks best (lowest) first. */
@@ -65,7 +79,13 @@ export class SimBook {
     if (order.size <= 0) this.remove(order)
   }
 
+  /** Removes an order; the object is recycled, so the caller must not keep it. */
   remove(order: Order): void {
+    this.unlink(order)
+    if (freeOrders.length < 65536) freeOrders.push(order)
+  }
+
+  private unlink(order: Order): void {
     const levels = this.sides[order.side]
     const i = this.levelIndex(order.side, order.ticks)
     const level = levels[i]!
@@ -80,7 +100,7 @@ export class SimBook {
   /** Applies a Modify: a price change or a size increase loses priority, a decrease keeps it. */
   modify(order: Order, ticks: number, size: number): void {
     if (ticks !== order.ticks || size > order.size) {
-      this.remove(order)
+      this.unlink(order)
       order.ticks = ticks
       order.size = size
       this.add(order)
@@ -111,7 +131,12 @@ export class SimBook {
   /** Total quantity resting at a level (0 if none). */
   levelSize(side: BookSide, ticks: number): number {
     const levels = this.sides[side]
-    for (const l of levels) if (l.ticks === ticks) return l.orders.reduce((s, o) => s + o.size, 0)
+    for (const l of levels) {
+      if (l.ticks !== ticks) continue
+      let n = 0
+      for (const o of l.orders) n += o.size
+      return n
+    }
     return 0
   }
 

@@ -65,7 +65,7 @@ export const defaultParams: SimParams = {
   targetRecords: 3_000_000,
   episodes: 6,
   clears: 4,
-  tradeShare: 0.05,
+  tradeShare: 0.09,
   unattributedShare: 0.05,
   chunkBytes: 1 << 20,
   collectTrades: true

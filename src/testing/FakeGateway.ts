@@ -40,6 +40,8 @@ export interface ConnectionFaults {
   readonly stallAfterRecords?: number
   /** Write a record header the decoder cannot frame (length 0) after this many records, then go on. */
   readonly corruptAfterRecords?: number
+  /** Send an ErrorMsg with this code and text after this many records, then close (as a gateway does). */
+  readonly errorAfterRecords?: { readonly records: number; readonly code: number; readonly text: string }
   /** Write everything in pieces of this many bytes (1 = byte by byte): control lines, metadata and records. */
   readonly fragmentBytes?: number
   /** Fragment only the first this-many records (then write normally); default all. */
@@ -477,6 +479,11 @@ export const serve = (options: FakeGatewayOptions): Effect.Effect<FakeGateway, F
           if (sub !== undefined) log.subscriptions.push(sub)
         }
         log.started = true
+        yield* Effect.logDebug("Fake gateway session started").pipe(Effect.annotateLogs({
+          connection: log.index,
+          sessionId,
+          subscriptions: log.subscriptions.map((x) => `${x.schema}:${x.start ?? "live"}`).join(",")
+        }))
 
         const subs = log.subscriptions
         const starts = subs.map((s) => s.start).filter((s): s is bigint => s !== undefined)
@@ -558,6 +565,14 @@ export const serve = (options: FakeGatewayOptions): Effect.Effect<FakeGateway, F
                 if (faultAt(faults.closeAfterRecords)) {
                   yield* flush
                   log.fault = "closed"
+                  sock.end()
+                  return "closed" as const
+                }
+                if (faults.errorAfterRecords !== undefined && sent === faults.errorAfterRecords.records) {
+                  pending.push(errorMsg(yield* nowNs, faults.errorAfterRecords.text, faults.errorAfterRecords.code))
+                  pendingBytes++
+                  yield* flush
+                  log.fault = "gateway error"
                   sock.end()
                   return "closed" as const
                 }
@@ -655,6 +670,21 @@ export const serve = (options: FakeGatewayOptions): Effect.Effect<FakeGateway, F
       close
     }
   })
+
+/**
+ * For the `gateway` command: serves until interrupted (SIGINT closes the listener and every connection),
+ * logging where it listens. E.g. `runForever({ apiKey, data: file(path), port: 13000, speed: 1 })`.
+ */
+export const runForever = (options: FakeGatewayOptions): Effect.Effect<never, FakeGatewayError> =>
+  Effect.scoped(Effect.gen(function*() {
+    const gw = yield* serve(options)
+    yield* Effect.logInfo("Fake gateway listening").pipe(Effect.annotateLogs({
+      host: gw.host,
+      port: gw.port,
+      data: options.data._tag === "File" ? options.data.path : `${options.data.bytes.length} bytes of records`
+    }))
+    return yield* Effect.never
+  }))
 
 /** Waits `ms`, sending a heartbeat whenever a full interval passes without anything else sent. */
 const idle = (ms: number, every: Duration.Duration, heartbeat: Effect.Effect<void>) =>

@@ -12,6 +12,8 @@ import * as FakeGateway from "../../src/testing/FakeGateway.js"
 import * as LiveData from "../../src/testing/LiveData.js"
 
 const KEY = "db-unittestapikey1234567890FFFFF"
+/** Logs are asserted where they matter (captured); elsewhere they would only clutter the output. */
+const quiet = Logger.replace(Logger.defaultLogger, Logger.none)
 
 const settings = (port: number, overrides: Partial<LiveConfig.LiveSettings> = {}): LiveConfig.LiveSettings => ({
   ...LiveConfig.defaults,
@@ -49,12 +51,13 @@ const tsOfRow = (row: string): bigint => {
 }
 
 /** Runs the live stream until `n` MBO rows arrived; returns the rows and every chunk's non-MBO record tags. */
-const consume = (s: LiveConfig.LiveSettings, n: number, from?: Cursor.Cursor) =>
+const consume = (s: LiveConfig.LiveSettings, n: number, from?: Cursor.Cursor, work: Effect.Effect<void> = Effect.void) =>
   Effect.gen(function*() {
     const rows: Array<string> = []
     const tags: Array<string> = []
     let metadata = 0
     yield* LiveSource.gatewayStream(s, from).pipe(
+      Stream.tap(() => work),
       Stream.takeUntil((c) => {
         rowsOf(c, rows)
         for (const o of c.others) tags.push(o._tag)
@@ -107,7 +110,7 @@ describe("LiveSource", () => {
         const status = yield* (yield* LiveStatus).get
         assert.strictEqual(source.name, "live")
         return { rows, tags, metadata, status }
-      }).pipe(Effect.provide(layer))
+      }).pipe(Effect.provide(layer), Effect.provide(quiet))
       assert.deepStrictEqual(rows, expectedRows(data))
       assert.strictEqual(metadata, 1)
       assert.isFalse(tags.includes("system") || tags.includes("error"), "heartbeats and acks stay in the client")
@@ -123,7 +126,7 @@ describe("LiveSource", () => {
       ])
     }))
 
-  it.scoped(
+  it.scopedLive(
     "delivers every served row exactly once across drops, clean closes, 1-byte fragments and a corrupt record",
     () =>
       Effect.gen(function*() {
@@ -155,10 +158,10 @@ describe("LiveSource", () => {
           "refused",
           "dropped",
           "dropped",
-          "dropped",
           "corrupted",
           "dropped",
-          "closed"
+          "closed",
+          "dropped"
         ])
         // Every reconnect after data asked the gateway to replay from the cursor's ts_event.
         const resumed = conns.filter((c) => c.started && c.index > 1)
@@ -174,9 +177,27 @@ describe("LiveSource", () => {
         assert.notInclude(text, KEY)
         assert.notInclude(text, KEY.slice(3, 20))
         assert.notInclude(JSON.stringify(status, (_, v) => typeof v === "bigint" ? v.toString() : v), KEY)
-      }).pipe(Effect.provide(LiveStatusModule.layer)),
+      }).pipe(Effect.provide(LiveStatusModule.layer), Effect.provide(quiet)),
     60_000
   )
+
+  it.scopedLive("keeps what was buffered when the connection dies under a slow consumer, and resumes after it", () =>
+    Effect.gen(function*() {
+      const data = LiveData.mboRecords({ count: 12_000, seed: 11, maxRun: 200 })
+      const gw = yield* FakeGateway.serve({
+        apiKey: KEY,
+        data: FakeGateway.records(data),
+        chunkBytes: 4096,
+        faults: [{ closeAfterRecords: 3000 }, { dropAfterRecords: 2500 }, { closeAfterRecords: 4000 }]
+      })
+      const { rows } = yield* consume(settings(gw.port, { bufferBytes: 65536 }), 12_000, undefined, Effect.sleep("1 millis"))
+      assert.deepStrictEqual(rows, expectedRows(data))
+      const s = yield* (yield* LiveStatus).get
+      assert.isAtLeast(s.pauses, 1, "reading paused while the consumer was behind")
+      assert.strictEqual(s.reconnects, 3)
+      // The clean close left its 3000 records in the buffer: all were delivered, so the replay starts after them.
+      assert.strictEqual(gw.connections()[1]!.subscriptions[0]!.start, tsOfRow(expectedRows(data)[2999]!))
+    }).pipe(Effect.provide(LiveStatusModule.layer), Effect.provide(quiet)))
 
   it.scoped("resumes from a cursor handed in at start (a restart), skipping exactly what was processed", () =>
     Effect.gen(function*() {
@@ -189,7 +210,7 @@ describe("LiveSource", () => {
       const { rows } = yield* consume(settings(gw.port), 6000 - 3211, { tsEvent: ts, seen })
       assert.deepStrictEqual(rows, expected.slice(3211))
       assert.strictEqual(gw.connections()[0]!.subscriptions[0]!.start, ts)
-    }).pipe(Effect.provide(LiveStatusModule.layer)))
+    }).pipe(Effect.provide(LiveStatusModule.layer), Effect.provide(quiet)))
 
   it.scoped("fails with Auth on a bad key, does not retry, and never shows the key", () =>
     Effect.gen(function*() {
@@ -215,6 +236,48 @@ describe("LiveSource", () => {
       assert.notInclude(logs.lines.join("\n"), KEY)
     }))
 
+  it.scopedLive("retries after a transient gateway error but stops, with its text, on a symbol error", () =>
+    Effect.gen(function*() {
+      const data = LiveData.mboRecords({ count: 3000, seed: 12 })
+      const gw = yield* FakeGateway.serve({
+        apiKey: KEY,
+        data: FakeGateway.records(data),
+        faults: [
+          { errorAfterRecords: { records: 500, code: 6, text: "Internal error" } },
+          { errorAfterRecords: { records: 500, code: 4, text: "Failed to resolve symbol: NQ.OPT" } }
+        ]
+      })
+      const rows: Array<string> = []
+      const exit = yield* LiveSource.gatewayStream(settings(gw.port), undefined).pipe(
+        Stream.runForEach((c) => Effect.sync(() => rowsOf(c, rows))),
+        Effect.exit
+      )
+      const e = failureOf(exit)
+      assert.strictEqual(e?.reason, "Gateway")
+      assert.strictEqual(e?.code, 4)
+      assert.include(e!.message, "Failed to resolve symbol")
+      assert.strictEqual(gw.connections().length, 2, "the internal error was retried, the symbol error not")
+      // The second connection replays from the cursor's ts_event: its 500 records start at the first row with that ts.
+      assert.deepStrictEqual(rows, expectedRows(data).slice(0, gw.connections()[1]!.firstRecord! + 500))
+      const s = yield* (yield* LiveStatus).get
+      assert.strictEqual(s.gatewayErrors, 2)
+      assert.strictEqual(s.state, "Stopped")
+    }).pipe(Effect.provide(LiveStatusModule.layer), Effect.provide(quiet)))
+
+  it.scopedLive("gives up after reconnecting fails for longer than the configured limit", () =>
+    Effect.gen(function*() {
+      const gw = yield* FakeGateway.serve({
+        apiKey: KEY,
+        data: FakeGateway.records(LiveData.mboRecords({ count: 10 })),
+        refuseFirst: 1_000_000
+      })
+      const exit = yield* Stream.runDrain(LiveSource.gatewayStream(settings(gw.port, { giveUpAfter: Duration.millis(100) }), undefined)).pipe(Effect.exit)
+      const e = failureOf(exit)
+      assert.oneOf(e?.reason, ["Closed", "Connect"])
+      assert.include(e!.message, "gave up after")
+      assert.isAtLeast(gw.connections().length, 3)
+    }).pipe(Effect.provide(LiveStatusModule.layer), Effect.provide(quiet)))
+
   it.scoped("reconnects after a heartbeat timeout and resumes after the last delivered record", () =>
     Effect.gen(function*() {
       const data = LiveData.mboRecords({ count: 4000, seed: 5 })
@@ -233,9 +296,9 @@ describe("LiveSource", () => {
       assert.include(s.lastGap?.reason, "HeartbeatTimeout")
       assert.strictEqual(s.lastGap?.from?.tsEvent, tsOfRow(expected[1499]!))
       assert.strictEqual(gw.connections()[1]!.subscriptions[0]!.start, tsOfRow(expected[1499]!))
-    }).pipe(Effect.provide(LiveStatusModule.layer)))
+    }).pipe(Effect.provide(LiveStatusModule.layer), Effect.provide(quiet)))
 
-  it.scoped("keeps retrying while the gateway refuses connections, then delivers everything", () =>
+  it.scopedLive("keeps retrying while the gateway refuses connections, then delivers everything", () =>
     Effect.gen(function*() {
       const data = LiveData.mboRecords({ count: 2000, seed: 6 })
       const gw = yield* FakeGateway.serve({ apiKey: KEY, data: FakeGateway.records(data), refuseFirst: 4 })
@@ -243,9 +306,9 @@ describe("LiveSource", () => {
       assert.deepStrictEqual(rows, expectedRows(data))
       assert.strictEqual(gw.connections().length, 5)
       assert.strictEqual((yield* (yield* LiveStatus).get).reconnects, 4)
-    }).pipe(Effect.provide(LiveStatusModule.layer)))
+    }).pipe(Effect.provide(LiveStatusModule.layer), Effect.provide(quiet)))
 
-  it.scoped("records a pending gap when the gateway refuses the replay, and goes on live with a snapshot", () =>
+  it.scopedLive("records a pending gap when the gateway refuses the replay, and goes on live with a snapshot", () =>
     Effect.gen(function*() {
       const data = LiveData.mboRecords({ count: 5000, seed: 7 })
       const expected = expectedRows(data)
@@ -254,7 +317,7 @@ describe("LiveSource", () => {
         data: FakeGateway.records(data),
         faults: [{ dropAfterRecords: 1000 }, { refuseReplay: true, skipOnLive: 500 }, { skipOnLive: 500 }]
       })
-      const { rows } = yield* consume(settings(gw.port), 3500)
+      const { rows } = yield* consume(settings(gw.port), 4500)
       assert.deepStrictEqual(rows, [...expected.slice(0, 1000), ...expected.slice(1500)])
       const s = yield* (yield* LiveStatus).get
       assert.strictEqual(s.pendingGaps.length, 1)
@@ -269,7 +332,7 @@ describe("LiveSource", () => {
       const taken = yield* (yield* LiveStatus).takePendingGaps
       assert.strictEqual(taken.length, 1)
       assert.strictEqual((yield* (yield* LiveStatus).get).pendingGaps.length, 0)
-    }).pipe(Effect.provide(LiveStatusModule.layer)))
+    }).pipe(Effect.provide(LiveStatusModule.layer), Effect.provide(quiet)))
 
   it.scoped("records a gap instead of replaying an outage longer than the replay limit", () =>
     Effect.gen(function*() {
@@ -283,7 +346,7 @@ describe("LiveSource", () => {
       const status = yield* LiveStatus
       const fiber = yield* Effect.fork(consume(
         settings(gw.port, { reconnectBase: Duration.seconds(1), reconnectMaxDelay: Duration.seconds(1), replayWithin: Duration.millis(500) }),
-        1900
+        2900
       ))
       yield* until(() => Effect.runSync(status.get).state === "Reconnecting")
       yield* TestClock.adjust(Duration.seconds(2))
@@ -294,5 +357,5 @@ describe("LiveSource", () => {
         ["OutageTooLong", tsOfRow(expected[999]!), tsOfRow(expected[1100]!)]
       ])
       assert.isUndefined(gw.connections()[1]!.subscriptions[0]!.start)
-    }).pipe(Effect.provide(LiveStatusModule.layer)))
+    }).pipe(Effect.provide(LiveStatusModule.layer), Effect.provide(quiet)))
 })

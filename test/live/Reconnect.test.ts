@@ -16,7 +16,7 @@ const nextDelay = <A>(driver: Schedule.ScheduleDriver<A, GatewayError>, e: Gatew
     const wake = Chunk.isEmpty(sleeps) ? before : Chunk.unsafeHead(sleeps)
     yield* TestClock.adjust(Duration.millis(wake - before))
     yield* Fiber.join(fiber)
-    return (yield* Clock.currentTimeMillis) - before
+    return Math.round((yield* Clock.currentTimeMillis) - before)
   })
 
 describe("reconnect policy", () => {

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Exit, Fiber, Redacted, Schedule, Stream, SubscriptionRef, TestClock } from "effect"
+import { Chunk, Duration, Effect, Exit, Fiber, Logger, Redacted, Schedule, Stream, SubscriptionRef, TestClock } from "effect"
 import * as Cram from "../../src/live/Cram.js"
 import * as Gateway from "../../src/live/Gateway.js"
 import type { GatewayError } from "../../src/live/GatewayError.js"
@@ -10,6 +10,8 @@ import * as Session from "../../src/live/Session.js"
 import { type Peer, scripted } from "./ScriptedServer.js"
 
 const KEY = "db-unittestapikey1234567890FFFFF"
+/** Logs are asserted where they matter (captured); elsewhere they would only clutter the output. */
+const quiet = Logger.replace(Logger.defaultLogger, Logger.none)
 const apiKey = Redacted.make(KEY)
 
 const settings = (port: number, overrides: Partial<LiveConfig.LiveSettings> = {}): LiveConfig.LiveSettings => ({
@@ -74,7 +76,7 @@ describe("Session", () => {
       assert.strictEqual(s.state, "Streaming")
       assert.strictEqual(s.sessionId, "42")
       assert.strictEqual(s.connections, 1)
-    }).pipe(Effect.provide(LiveStatusModule.layer)))
+    }).pipe(Effect.provide(LiveStatusModule.layer), Effect.provide(quiet)))
 
   it.scoped("asks for a replay with start= and no snapshot when resuming", () =>
     Effect.gen(function*() {
@@ -91,7 +93,7 @@ describe("Session", () => {
         "schema=mbo|stype_in=parent|symbols=NQ.OPT|start=1700000000000000007|snapshot=0|id=1|is_last=1",
         "schema=definition|stype_in=parent|symbols=NQ.OPT|start=1700000000000000007|snapshot=0|id=2|is_last=1"
       ])
-    }).pipe(Effect.provide(LiveStatusModule.layer)))
+    }).pipe(Effect.provide(LiveStatusModule.layer), Effect.provide(quiet)))
 
   it.scoped("reads control lines split into single bytes and merged into one write", () =>
     Effect.gen(function*() {
@@ -118,7 +120,7 @@ describe("Session", () => {
       const again = yield* Session.open(settings(merged), live)
       assert.strictEqual(again.sessionId, "8")
       assert.deepStrictEqual(yield* collect(again.bytes, 1), [7])
-    }).pipe(Effect.provide(LiveStatusModule.layer)))
+    }).pipe(Effect.provide(LiveStatusModule.layer), Effect.provide(quiet)))
 
   it.scoped("fails with Auth, without the key, when the gateway rejects it", () =>
     Effect.gen(function*() {
@@ -136,7 +138,7 @@ describe("Session", () => {
         assert.notInclude(e!.message, KEY)
         assert.notInclude(e!.message, KEY.slice(3))
       }
-    }).pipe(Effect.provide(LiveStatusModule.layer)))
+    }).pipe(Effect.provide(LiveStatusModule.layer), Effect.provide(quiet)))
 
   it.scoped("fails with Connect when nothing listens", () =>
     Effect.gen(function*() {
@@ -148,7 +150,7 @@ describe("Session", () => {
       const r = Exit.isFailure(refused) && refused.cause._tag === "Fail" ? refused.cause.error : undefined
       assert.strictEqual(r?.reason, "Connect")
       assert.include(r!.message, "127.0.0.1:1")
-    }).pipe(Effect.provide(LiveStatusModule.layer)))
+    }).pipe(Effect.provide(LiveStatusModule.layer), Effect.provide(quiet)))
 
   it.scoped("fails with Protocol when the second line is not a challenge", () =>
     Effect.gen(function*() {
@@ -158,7 +160,7 @@ describe("Session", () => {
       const exit = yield* Effect.exit(Session.open(settings(port), live))
       const e = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
       assert.strictEqual(e?.reason, "Protocol")
-    }).pipe(Effect.provide(LiveStatusModule.layer)))
+    }).pipe(Effect.provide(LiveStatusModule.layer), Effect.provide(quiet)))
 
   it.scoped("turns a clean close by the gateway into a Closed failure after the bytes before it", () =>
     Effect.gen(function*() {
@@ -178,7 +180,7 @@ describe("Session", () => {
       assert.deepStrictEqual(received, [5, 6])
       const e = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
       assert.strictEqual(e?.reason, "Closed")
-    }).pipe(Effect.provide(LiveStatusModule.layer)))
+    }).pipe(Effect.provide(LiveStatusModule.layer), Effect.provide(quiet)))
 
   it.scoped("declares the connection dead after heartbeat interval + grace without a byte", () =>
     Effect.gen(function*() {
@@ -196,7 +198,7 @@ describe("Session", () => {
       const exit = yield* Fiber.await(fiber)
       const e = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
       assert.strictEqual(e?.reason, "HeartbeatTimeout")
-    }).pipe(Effect.provide(LiveStatusModule.layer)))
+    }).pipe(Effect.provide(LiveStatusModule.layer), Effect.provide(quiet)))
 
   it.live("pauses reading when the consumer falls behind and loses nothing", () =>
     Effect.gen(function*() {
@@ -235,5 +237,5 @@ describe("Session", () => {
       assert.strictEqual(n, total)
       assert.isTrue(ok, "every byte in order")
       assert.isAtLeast(session.pauses(), 1)
-    }).pipe(Effect.provide(LiveStatusModule.layer), Effect.scoped))
+    }).pipe(Effect.provide(LiveStatusModule.layer), Effect.provide(quiet), Effect.scoped))
 })

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Fiber, Redacted, Stream, TestClock } from "effect"
+import { Duration, Effect, Exit, Fiber, Logger, Redacted, Stream, TestClock } from "effect"
 import type { DecodedChunk } from "../../src/dbn/Batch.js"
 import { SystemCode } from "../../src/dbn/Constants.js"
 import type { DbnRecord, SymbolMappingMsg, SystemMsg } from "../../src/dbn/Records.js"
@@ -53,7 +53,7 @@ const receive = (
       Stream.runDrain
     )
     return r
-  }).pipe(Effect.scoped, Effect.provide(LiveStatus.layer))
+  }).pipe(Effect.scoped, Effect.provide(LiveStatus.layer), Effect.provide(Logger.replace(Logger.defaultLogger, Logger.none)))
 
 /** Waits for something a real socket peer does (not for time): polls the condition on the event loop. */
 const until = (cond: () => boolean) =>
@@ -171,6 +171,19 @@ describe("FakeGateway", () => {
       assert.deepStrictEqual(gw.connections().map((l) => l.fault), ["refused", "replay refused"])
       const ok = yield* receive(gw.port, { start: undefined, snapshot: true }, 5000)
       assert.strictEqual(ok.seq.length, 5000)
+    }))
+
+  it.scoped("paces records by ts_event when given a speed, on the Clock", () =>
+    Effect.gen(function*() {
+      // 40 records with distinct ts_event: each waits for its event time on the (test) clock.
+      const paced = LiveData.mboRecords({ count: 40, seed: 4, maxRun: 1 })
+      const gw = yield* FakeGateway.serve({ apiKey: KEY, data: FakeGateway.records(paced), speed: 1 })
+      const fiber = yield* Effect.fork(receive(gw.port, { start: undefined, snapshot: true }, 40))
+      yield* until(() => (gw.connections()[0]?.recordsSent ?? 0) >= 1)
+      assert.isBelow(gw.connections()[0]!.recordsSent, 40, "the rest waits for event time to pass")
+      yield* TestClock.adjust(Duration.seconds(60))
+      const r = yield* Fiber.join(fiber)
+      assert.deepStrictEqual(r.seq, range(0, 40))
     }))
 
   it.scoped.skipIf(!fixturesPresent)("serves a DBN v3 file, zstd or plain, with its symbol mappings", () =>

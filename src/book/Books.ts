@@ -1,0 +1,194 @@
+/**
+ * The L3 books of a stream by instrument_id, applied record by record or over an MBO batch, with snapshot
+ * handling (F_SNAPSHOT: Clear then Adds; older files omit the leading R) and anomaly counters.
+ * shared/spec/databento.md §4 (actions, flags), §7 (book semantics, snapshots).
+ */
+import { Action, Flags } from "../dbn/Constants.js"
+import type { MboBatch } from "../dbn/Batch.js"
+import { Book, Outcome } from "./Book.js"
+
+/** Counters over every book. Anomalies never throw: each is counted and the book stays consistent. */
+export interface BookCounts {
+  adds: number
+  cancels: number
+  modifies: number
+  /** R records (including snapshot clears). */
+  clears: number
+  /** Snapshots begun (one per instrument per snapshot). */
+  snapshots: number
+  /** Records carrying F_SNAPSHOT. */
+  snapshotRecords: number
+  /** Records carrying F_MAYBE_BAD_BOOK. */
+  maybeBadBook: number
+  /** Add of an order id already resting (applied as a replace). */
+  duplicateAdds: number
+  /** Cancel of an order id not in the book (ignored). */
+  unknownCancels: number
+  /** Modify of an order id not in the book (applied as an Add). */
+  unknownModifies: number
+  /** Cancel of more than the resting size (the order is removed; size never goes negative). */
+  negativeSizes: number
+  /** Add/Modify with side other than A/B (ignored). */
+  badSides: number
+  /** Add of size 0 or an Add/Modify with an undefined price (ignored). */
+  badOrders: number
+  /** Modify whose side differs from the resting order's (the resting side is kept). */
+  sideChanges: number
+}
+
+export const emptyCounts = (): BookCounts => ({
+  adds: 0,
+  cancels: 0,
+  modifies: 0,
+  clears: 0,
+  snapshots: 0,
+  snapshotRecords: 0,
+  maybeBadBook: 0,
+  duplicateAdds: 0,
+  unknownCancels: 0,
+  unknownModifies: 0,
+  negativeSizes: 0,
+  badSides: 0,
+  badOrders: 0,
+  sideChanges: 0
+})
+
+export class Books {
+  private readonly byId = new Map<number, Book>()
+  private lastId = -1
+  private last: Book | undefined = undefined
+  readonly counts: BookCounts = emptyCounts()
+
+  get(instrumentId: number): Book | undefined {
+    return this.byId.get(instrumentId)
+  }
+
+  getOrCreate(instrumentId: number): Book {
+    if (instrumentId === this.lastId && this.last !== undefined) return this.last
+    let book = this.byId.get(instrumentId)
+    if (book === undefined) {
+      book = new Book(instrumentId)
+      this.byId.set(instrumentId, book)
+    }
+    this.lastId = instrumentId
+    this.last = book
+    return book
+  }
+
+  /** Forgets an instrument's book (after a definition delete). */
+  delete(instrumentId: number): boolean {
+    if (instrumentId === this.lastId) this.last = undefined
+    return this.byId.delete(instrumentId)
+  }
+
+  get size(): number {
+    return this.byId.size
+  }
+
+  values(): IterableIterator<Book> {
+    return this.byId.values()
+  }
+
+  /** Resting orders over all books. */
+  get orderCount(): number {
+    let n = 0
+    for (const b of this.byId.values()) n += b.orderCount
+    return n
+  }
+
+  /**
+   * Applies one MBO record to `book` and returns its `Outcome` (counted here). T, F and N leave the book as it is;
+   * every action takes part in snapshot tracking. `side` is the DBN side byte, `price` 1e-9 units (NaN = UNDEF).
+   */
+  applyRecord(
+    book: Book,
+    action: number,
+    side: number,
+    flags: number,
+    idHi: number,
+    idLo: number,
+    price: number,
+    size: number
+  ): number {
+    const c = this.counts
+    if ((flags & Flags.SNAPSHOT) !== 0) {
+      c.snapshotRecords++
+      if (!book.inSnapshot) {
+        // A snapshot replaces the book; files that omit the leading R still start from empty.
+        book.inSnapshot = true
+        c.snapshots++
+        if (action !== Action.CLEAR) book.clear()
+      }
+    } else if (book.inSnapshot) {
+      book.inSnapshot = false
+    }
+    if ((flags & Flags.MAYBE_BAD_BOOK) !== 0) {
+      c.maybeBadBook++
+      book.maybeBad++
+    }
+    let outcome: number = Outcome.OK
+    switch (action) {
+      case Action.ADD:
+        c.adds++
+        outcome = book.add(idHi, idLo, side, price, size)
+        break
+      case Action.CANCEL:
+        c.cancels++
+        outcome = book.cancel(idHi, idLo, size)
+        break
+      case Action.MODIFY:
+        c.modifies++
+        outcome = book.modify(idHi, idLo, side, price, size)
+        break
+      case Action.CLEAR:
+        c.clears++
+        book.clear()
+        break
+    }
+    if ((flags & Flags.LAST) !== 0 && (flags & Flags.SNAPSHOT) !== 0) book.inSnapshot = false
+    if (outcome !== Outcome.OK) this.count(outcome)
+    return outcome
+  }
+
+  /** Applies rows [from, to) of a batch in order. */
+  apply(batch: MboBatch, from = 0, to = batch.length): void {
+    const ids = batch.instrumentId
+    const action = batch.action
+    const side = batch.side
+    const flags = batch.flags
+    const hi = batch.orderIdHi
+    const lo = batch.orderIdLo
+    const price = batch.price
+    const size = batch.size
+    for (let i = from; i < to; i++) {
+      this.applyRecord(this.getOrCreate(ids[i]!), action[i]!, side[i]!, flags[i]!, hi[i]!, lo[i]!, price[i]!, size[i]!)
+    }
+  }
+
+  private count(outcome: number): void {
+    const c = this.counts
+    switch (outcome) {
+      case Outcome.DUPLICATE_ADD:
+        c.duplicateAdds++
+        break
+      case Outcome.UNKNOWN_CANCEL:
+        c.unknownCancels++
+        break
+      case Outcome.UNKNOWN_MODIFY:
+        c.unknownModifies++
+        break
+      case Outcome.OVER_CANCEL:
+        c.negativeSizes++
+        break
+      case Outcome.BAD_SIDE:
+        c.badSides++
+        break
+      case Outcome.BAD_ORDER:
+        c.badOrders++
+        break
+      case Outcome.SIDE_CHANGE:
+        c.sideChanges++
+        break
+    }
+  }
+}

@@ -1,0 +1,552 @@
+/**
+ * The composed hot path: each DecodedChunk's records, in stream order, through instruments, L3 books, trade
+ * direction, 5-minute windows, data-quality flags and counters. Plain loops over the batch columns; nothing is
+ * allocated per record except a new order/level/window/instrument slot or a flagged record.
+ * shared/spec/databento.md §4, §5.1, §5.7, §7.
+ */
+import { type DecodedChunk, type MboBatch, u64 } from "../dbn/Batch.js"
+import { Action, Flags, RType } from "../dbn/Constants.js"
+import type { DbnRecord, InstrumentDefMsg } from "../dbn/Records.js"
+import { type Book, OUTCOME_NAMES } from "../book/Book.js"
+import { type BookCounts, Books } from "../book/Books.js"
+import { type Instrument, Instruments } from "../instruments/Instruments.js"
+import { classify, Dir, Rule, type TickState } from "./Direction.js"
+import type { PressureWindow } from "./PressureWindow.js"
+import { type FlaggedRecord, type FlagReason, outsideBand, points } from "./Quality.js"
+import { windowIndexOf, Windows } from "./Windows.js"
+
+export type { FlaggedRecord, FlagReason } from "./Quality.js"
+
+export interface EngineOptions {
+  /** Return every classified trade as a `TradeBatch` per chunk (default false). */
+  readonly collectTrades?: boolean
+  /**
+   * A trade outside [bid, ask] and further than this fraction of the mid from the mid is flagged
+   * "PriceOutsideBand" (default 0.5, i.e. 50 %). Only checked against a two-sided, uncrossed book.
+   */
+  readonly priceBand?: number
+  /** Max trade size for instruments whose definition has no max_trade_vol, or that have none (default 2 000). */
+  readonly defaultMaxTradeSize?: number
+  /** Windows stay open this long after their end for lagging trades, ms (default 0). */
+  readonly graceMs?: number
+  /** A ts_event later than the record's ts_recv by more than this is not trusted, ms (default 60 000). */
+  readonly maxEventAheadMs?: number
+  /** Flagged records returned per `apply`; the rest are only counted (default 10 000). */
+  readonly maxFlaggedPerChunk?: number
+  /** Flag trades no rule could decide (default true). */
+  readonly flagUndecided?: boolean
+  /** Flag book anomalies: duplicate add, unknown cancel/modify, over-cancel, bad side/order (default true). */
+  readonly flagBookAnomalies?: boolean
+}
+
+export const defaultOptions: Required<EngineOptions> = {
+  collectTrades: false,
+  priceBand: 0.5,
+  defaultMaxTradeSize: 2000,
+  graceMs: 0,
+  maxEventAheadMs: 60_000,
+  maxFlaggedPerChunk: 10_000,
+  flagUndecided: true,
+  flagBookAnomalies: true
+}
+
+/** Classified trades of one chunk, struct-of-arrays, in stream order. */
+export interface TradeBatch {
+  length: number
+  /** ts_event used for the trade (after the ts_recv fallback), ns halves. */
+  readonly tsEventHi: Uint32Array
+  readonly tsEventLo: Uint32Array
+  readonly instrumentId: Uint32Array
+  /** 1e-9 units (NaN when undefined). */
+  readonly price: Float64Array
+  /** Contracts. */
+  readonly size: Uint32Array
+  /** Dir: 0 UNKNOWN, 1 BUY, 2 SELL. */
+  readonly side: Uint8Array
+  /** Rule: 0 none, 1 aggressor, 2 quote, 3 tick. */
+  readonly rule: Uint8Array
+  /** Best bid / ask when the trade printed, 1e-9 units; NaN when that side was empty. */
+  readonly bidPx: Float64Array
+  readonly askPx: Float64Array
+  /** The T record's own side byte (`B`, `A`, `N`). */
+  readonly aggressor: Uint8Array
+  readonly sequence: Uint32Array
+}
+
+export const allocTradeBatch = (capacity: number): TradeBatch => ({
+  length: 0,
+  tsEventHi: new Uint32Array(capacity),
+  tsEventLo: new Uint32Array(capacity),
+  instrumentId: new Uint32Array(capacity),
+  price: new Float64Array(capacity),
+  size: new Uint32Array(capacity),
+  side: new Uint8Array(capacity),
+  rule: new Uint8Array(capacity),
+  bidPx: new Float64Array(capacity),
+  askPx: new Float64Array(capacity),
+  aggressor: new Uint8Array(capacity),
+  sequence: new Uint32Array(capacity)
+})
+
+export interface EngineOutput {
+  /** Windows closed by this chunk's records, sorted by window start, expiration, strike, C before P. */
+  readonly closed: ReadonlyArray<PressureWindow>
+  /** This chunk's trades; only with `collectTrades`. */
+  readonly trades: TradeBatch | undefined
+  /** This chunk's flagged records (at most `maxFlaggedPerChunk`). */
+  readonly flagged: ReadonlyArray<FlaggedRecord>
+}
+
+/** Running totals since the engine was created. Plain numbers (JSON-safe); the object is live, copy to keep. */
+export interface EngineStats {
+  /** Every record applied (MBO + others). */
+  records: number
+  mboRecords: number
+  otherRecords: number
+  definitions: number
+  symbolMappings: number
+  /** ErrorMsg records from the gateway. */
+  gatewayErrors: number
+  /** T records (the only records that count as volume). */
+  trades: number
+  /** F records (not volume: the T record already counted the print). */
+  fills: number
+  /** Σ size of T records. */
+  volume: number
+  tradesByRule: { none: number; aggressor: number; quote: number; tick: number }
+  volumeByRule: { none: number; aggressor: number; quote: number; tick: number }
+  volumeBySide: { buy: number; sell: number; unknown: number }
+  /** MBO records of instruments without a (live) definition. */
+  unknownInstrumentRecords: number
+  /** Distinct instrument ids seen without a definition. */
+  unknownInstruments: number
+  /** Book actions and anomalies. */
+  book: BookCounts
+  /** Flagged records returned. */
+  flagged: number
+  /** Flagged records over the per-chunk cap: counted, not returned. */
+  flaggedSuppressed: number
+  /** Every flag (returned or suppressed) by reason. */
+  flaggedByReason: Partial<Record<FlagReason, number>>
+  windowsClosed: number
+  /** Trades whose window had closed before they arrived (not in any window). */
+  lateTrades: number
+  lateVolume: number
+  /** Trades of options not windowed: unknown instrument, or no strike/expiration. */
+  unwindowedOptionTrades: number
+  /** Records whose ts_event was undefined and ts_recv was used (a warning count). */
+  tsEventFallbacks: number
+  /** Records whose ts_event ran ahead of ts_recv by more than the tolerance (ts_recv used). */
+  tsEventAhead: number
+  /** Records with neither time defined (they move no clock and join no window). */
+  untimedRecords: number
+}
+
+const newStats = (book: BookCounts): EngineStats => ({
+  records: 0,
+  mboRecords: 0,
+  otherRecords: 0,
+  definitions: 0,
+  symbolMappings: 0,
+  gatewayErrors: 0,
+  trades: 0,
+  fills: 0,
+  volume: 0,
+  tradesByRule: { none: 0, aggressor: 0, quote: 0, tick: 0 },
+  volumeByRule: { none: 0, aggressor: 0, quote: 0, tick: 0 },
+  volumeBySide: { buy: 0, sell: 0, unknown: 0 },
+  unknownInstrumentRecords: 0,
+  unknownInstruments: 0,
+  book,
+  flagged: 0,
+  flaggedSuppressed: 0,
+  flaggedByReason: {},
+  windowsClosed: 0,
+  lateTrades: 0,
+  lateVolume: 0,
+  unwindowedOptionTrades: 0,
+  tsEventFallbacks: 0,
+  tsEventAhead: 0,
+  untimedRecords: 0
+})
+
+/** Everything the engine keeps per instrument id: one Map lookup per run of same-instrument records. */
+class Slot implements TickState {
+  lastPrice = NaN
+  lastDirection: number = Dir.UNKNOWN
+  instrument: Instrument | undefined = undefined
+  /** Window key id, −1 when the instrument gets no windows. */
+  keyId = -1
+  multiplier = 1
+  maxTradeVol: number
+  /** Outright options and futures never trade at or below 0 (spreads can). */
+  positivePrices = false
+  isOption = false
+  unknownRecords = 0
+  constructor(readonly book: Book, maxTradeVol: number) {
+    this.maxTradeVol = maxTradeVol
+  }
+}
+
+const U32_MAX = 0xffffffff
+const TWO_32 = 4294967296
+const NO_FLAGS: ReadonlyArray<FlaggedRecord> = []
+const NO_WINDOWS: ReadonlyArray<PressureWindow> = []
+
+export class FlowEngine {
+  readonly instruments = new Instruments()
+  readonly books = new Books()
+  readonly windows: Windows
+  private readonly options: Required<EngineOptions>
+  private readonly aheadNs: number
+  private readonly slots = new Map<number, Slot>()
+  private lastId = -1
+  private lastSlot: Slot | undefined = undefined
+  private readonly counters: EngineStats
+  private closedOut: Array<PressureWindow> = []
+  private flaggedOut: Array<FlaggedRecord> = []
+
+  constructor(options: EngineOptions = {}) {
+    this.options = { ...defaultOptions, ...options }
+    this.aheadNs = this.options.maxEventAheadMs * 1e6
+    this.windows = new Windows({ graceMs: this.options.graceMs })
+    this.counters = newStats(this.books.counts)
+  }
+
+  /** Live counters (see EngineStats). */
+  get stats(): Readonly<EngineStats> {
+    return this.counters
+  }
+
+  /** Event clock: the largest ts_event applied, ns (−1 before the first record). */
+  get clockNs(): bigint {
+    return this.windows.clockNs
+  }
+
+  /** Applies one decoded chunk: `others` and MBO rows interleaved exactly as they were in the stream. */
+  apply(chunk: DecodedChunk): EngineOutput {
+    const mbo = chunk.mbo
+    const n = mbo.length
+    const others = chunk.others
+    const at = chunk.othersAt
+    const nOthers = others.length
+    const trades = this.options.collectTrades ? allocTradeBatch(countTrades(mbo)) : undefined
+    let i = 0
+    let k = 0
+    for (;;) {
+      while (k < nOthers && (at[k]! <= i || i >= n)) this.other(others[k++]!)
+      if (i >= n) break
+      const stop = k < nOthers ? Math.min(at[k]!, n) : n
+      this.rows(mbo, i, stop, trades)
+      i = stop
+    }
+    this.counters.mboRecords += n
+    this.counters.records += n + nOthers
+    return this.output(trades)
+  }
+
+  /**
+   * Moves the event clock to `ns` if that is later (e.g. from a wall clock in live mode when the market is quiet)
+   * and returns the windows this closes.
+   */
+  advanceTo(ns: bigint): ReadonlyArray<PressureWindow> {
+    this.advanceNs(ns)
+    return this.output(undefined).closed
+  }
+
+  /** Closes and returns every open window (end of stream). Trades for those windows after this are late. */
+  flush(): Array<PressureWindow> {
+    const rows = this.windows.flush()
+    this.counters.windowsClosed += rows.length
+    return rows
+  }
+
+  /** The book of an instrument, if it has had records. */
+  book(instrumentId: number): Book | undefined {
+    return this.books.get(instrumentId)
+  }
+
+  /** Instruments that had MBO records without a definition, most records first. */
+  unknownInstruments(): Array<{ readonly instrumentId: number; readonly records: number; readonly symbol: string | undefined }> {
+    const out: Array<{ instrumentId: number; records: number; symbol: string | undefined }> = []
+    for (const [id, s] of this.slots) {
+      if (s.unknownRecords > 0) out.push({ instrumentId: id, records: s.unknownRecords, symbol: this.instruments.symbolOf(id) })
+    }
+    return out.sort((a, b) => b.records - a.records || a.instrumentId - b.instrumentId)
+  }
+
+  // ---- per record ------------------------------------------------------------------------------------------
+
+  private rows(b: MboBatch, from: number, to: number, trades: TradeBatch | undefined): void {
+    const ids = b.instrumentId
+    const eHi = b.tsEventHi
+    const eLo = b.tsEventLo
+    const rHi = b.tsRecvHi
+    const rLo = b.tsRecvLo
+    const action = b.action
+    const side = b.side
+    const flags = b.flags
+    const oHi = b.orderIdHi
+    const oLo = b.orderIdLo
+    const price = b.price
+    const size = b.size
+    const books = this.books
+    const windows = this.windows
+    const stats = this.counters
+    const aheadNs = this.aheadNs
+    let lastId = this.lastId
+    let slot = this.lastSlot
+    for (let i = from; i < to; i++) {
+      const id = ids[i]!
+      if (id !== lastId || slot === undefined) {
+        slot = this.slotFor(id)
+        lastId = id
+      }
+      const f = flags[i]!
+      let hi = eHi[i]!
+      let lo = eLo[i]!
+      let timed = true
+      if (hi === U32_MAX && lo === U32_MAX) {
+        stats.tsEventFallbacks++
+        hi = rHi[i]!
+        lo = rLo[i]!
+        if (hi === U32_MAX && lo === U32_MAX) {
+          stats.untimedRecords++
+          timed = false
+        }
+      } else if (hi >= rHi[i]! && (f & Flags.BAD_TS_RECV) === 0 && rHi[i] !== U32_MAX) {
+        if ((hi - rHi[i]!) * TWO_32 + (lo - rLo[i]!) > aheadNs) {
+          stats.tsEventAhead++
+          this.flag("TsEventAhead", b, i, slot)
+          hi = rHi[i]!
+          lo = rLo[i]!
+        }
+      }
+      if (timed && (hi > windows.thresholdHi || (hi === windows.thresholdHi && lo >= windows.thresholdLo))) {
+        this.closed(windows.advance(hi, lo))
+      }
+      if (slot.instrument === undefined) {
+        stats.unknownInstrumentRecords++
+        if (slot.unknownRecords++ === 0) stats.unknownInstruments++
+      }
+      const a = action[i]!
+      const outcome = books.applyRecord(slot.book, a, side[i]!, f, oHi[i]!, oLo[i]!, price[i]!, size[i]!)
+      if (outcome !== 0 && this.options.flagBookAnomalies) this.flag(OUTCOME_NAMES[outcome] as FlagReason, b, i, slot)
+      if (a === Action.TRADE) this.trade(slot, b, i, hi, lo, timed, trades)
+      else if (a === Action.FILL) stats.fills++
+    }
+    this.lastId = lastId
+    this.lastSlot = slot
+  }
+
+  private trade(slot: Slot, b: MboBatch, i: number, hi: number, lo: number, timed: boolean, trades: TradeBatch | undefined): void {
+    const stats = this.counters
+    const px = b.price[i]!
+    const sz = b.size[i]!
+    const book = slot.book
+    const bid = book.bestBidPrice
+    const ask = book.bestAskPrice
+    const code = classify(slot, b.side[i]!, px, bid, ask)
+    const dir = code & 3
+    const rule = code >>> 2
+    stats.trades++
+    stats.volume += sz
+    switch (rule) {
+      case Rule.AGGRESSOR:
+        stats.tradesByRule.aggressor++
+        stats.volumeByRule.aggressor += sz
+        break
+      case Rule.QUOTE:
+        stats.tradesByRule.quote++
+        stats.volumeByRule.quote += sz
+        break
+      case Rule.TICK:
+        stats.tradesByRule.tick++
+        stats.volumeByRule.tick += sz
+        break
+      default:
+        stats.tradesByRule.none++
+        stats.volumeByRule.none += sz
+    }
+    if (dir === Dir.BUY) stats.volumeBySide.buy += sz
+    else if (dir === Dir.SELL) stats.volumeBySide.sell += sz
+    else stats.volumeBySide.unknown += sz
+    if (trades !== undefined) {
+      const t = trades.length++
+      trades.tsEventHi[t] = hi
+      trades.tsEventLo[t] = lo
+      trades.instrumentId[t] = b.instrumentId[i]!
+      trades.price[t] = px
+      trades.size[t] = sz
+      trades.side[t] = dir
+      trades.rule[t] = rule
+      trades.bidPx[t] = bid
+      trades.askPx[t] = ask
+      trades.aggressor[t] = b.side[i]!
+      trades.sequence[t] = b.sequence[i]!
+    }
+    if (px !== px || (slot.positivePrices && px <= 0)) this.flag("BadTradePrice", b, i, slot)
+    else if (outsideBand(px, bid, ask, this.options.priceBand)) this.flag("PriceOutsideBand", b, i, slot)
+    if (sz > slot.maxTradeVol) this.flag("SizeOverMax", b, i, slot)
+    if (dir === Dir.UNKNOWN && this.options.flagUndecided) this.flag("UndecidedDirection", b, i, slot)
+    if (slot.keyId < 0) {
+      if (slot.isOption || slot.instrument === undefined) stats.unwindowedOptionTrades++
+      return
+    }
+    if (!timed) {
+      stats.lateTrades++
+      stats.lateVolume += sz
+      return
+    }
+    if (!this.windows.add(slot.keyId, windowIndexOf(hi, lo), dir, rule, sz, px, slot.multiplier)) {
+      stats.lateTrades++
+      stats.lateVolume += sz
+      this.flag("LateTrade", b, i, slot)
+    }
+  }
+
+  // ---- other records ---------------------------------------------------------------------------------------
+
+  private other(r: DbnRecord): void {
+    this.counters.otherRecords++
+    switch (r._tag) {
+      case "definition":
+        this.definition(r)
+        break
+      case "symbolMapping":
+        this.counters.symbolMappings++
+        this.instruments.applyMapping(r)
+        break
+      case "system":
+        // Heartbeats come only when nothing else was sent for a while: let them close windows in a quiet market.
+        if (r.isHeartbeat && r.hd.rtype === RType.SYSTEM) this.advanceNs(r.hd.ts_event)
+        break
+      case "error":
+        this.counters.gatewayErrors++
+        break
+    }
+  }
+
+  private definition(def: InstrumentDefMsg): void {
+    this.counters.definitions++
+    const id = def.hd.instrument_id
+    const outcome = this.instruments.apply(def)
+    if (outcome === "deleted") {
+      this.books.delete(id)
+      this.slots.delete(id)
+      if (this.lastId === id) this.lastSlot = undefined
+      return
+    }
+    const slot = this.slots.get(id)
+    if (slot !== undefined) this.bind(slot, this.instruments.get(id))
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------------------------
+
+  private slotFor(id: number): Slot {
+    let slot = this.slots.get(id)
+    if (slot === undefined) {
+      slot = new Slot(this.books.getOrCreate(id), this.options.defaultMaxTradeSize)
+      this.bind(slot, this.instruments.get(id))
+      this.slots.set(id, slot)
+    }
+    return slot
+  }
+
+  private bind(slot: Slot, instrument: Instrument | undefined): void {
+    slot.instrument = instrument
+    if (instrument === undefined) {
+      slot.keyId = -1
+      slot.multiplier = 1
+      slot.maxTradeVol = this.options.defaultMaxTradeSize
+      slot.positivePrices = false
+      slot.isOption = false
+      return
+    }
+    slot.keyId = instrument.windowed
+      ? this.windows.keyOf(instrument.expiration, instrument.strike, instrument.optionType!)
+      : -1
+    slot.multiplier = instrument.multiplier
+    slot.maxTradeVol = instrument.maxTradeVol ?? this.options.defaultMaxTradeSize
+    const cls = instrument.instrumentClass
+    slot.isOption = instrument.optionType !== undefined
+    slot.positivePrices = slot.isOption || cls === "F"
+  }
+
+  private advanceNs(ns: bigint): void {
+    if (ns < 0n || ns >= 0xffffffffffffffffn) return
+    const hi = Number(ns >> 32n)
+    const lo = Number(ns & 0xffffffffn)
+    const w = this.windows
+    if (hi > w.thresholdHi || (hi === w.thresholdHi && lo >= w.thresholdLo)) this.closed(w.advance(hi, lo))
+  }
+
+  private closed(rows: ReadonlyArray<PressureWindow>): void {
+    if (rows.length === 0) return
+    this.counters.windowsClosed += rows.length
+    for (const r of rows) this.closedOut.push(r)
+  }
+
+  private output(trades: TradeBatch | undefined): EngineOutput {
+    const closed = this.closedOut.length === 0 ? NO_WINDOWS : this.closedOut
+    const flagged = this.flaggedOut.length === 0 ? NO_FLAGS : this.flaggedOut
+    if (closed !== NO_WINDOWS) this.closedOut = []
+    if (flagged !== NO_FLAGS) this.flaggedOut = []
+    return { closed, trades, flagged }
+  }
+
+  private flag(reason: FlagReason, b: MboBatch, i: number, slot: Slot): void {
+    const stats = this.counters
+    stats.flaggedByReason[reason] = (stats.flaggedByReason[reason] ?? 0) + 1
+    if (this.flaggedOut.length >= this.options.maxFlaggedPerChunk) {
+      stats.flaggedSuppressed++
+      return
+    }
+    stats.flagged++
+    this.flaggedOut.push({
+      tsEvent: u64(b.tsEventHi[i]!, b.tsEventLo[i]!),
+      instrumentId: b.instrumentId[i]!,
+      orderId: u64(b.orderIdHi[i]!, b.orderIdLo[i]!),
+      sequence: b.sequence[i]!,
+      reason,
+      detail: this.detail(reason, b, i, slot)
+    })
+  }
+
+  private detail(reason: FlagReason, b: MboBatch, i: number, slot: Slot): string {
+    const px = b.price[i]!
+    const book = slot.book
+    const symbol = slot.instrument?.rawSymbol ?? this.instruments.symbolOf(b.instrumentId[i]!) ?? "?"
+    const what = `${symbol} ${String.fromCharCode(b.action[i]!)} side ${String.fromCharCode(b.side[i]!)}`
+    switch (reason) {
+      case "PriceOutsideBand":
+        return `${what} price ${points(px)} outside bid ${points(book.bestBidPrice)} / ask ${
+          points(book.bestAskPrice)
+        } by more than ${this.options.priceBand * 100}% of mid`
+      case "SizeOverMax":
+        return `${what} size ${b.size[i]} > max ${slot.maxTradeVol}`
+      case "BadTradePrice":
+        return `${what} price ${points(px)}`
+      case "UndecidedDirection":
+        return `${what} price ${points(px)}, bid ${points(book.bestBidPrice)} / ask ${
+          points(book.bestAskPrice)
+        }, no previous trade`
+      case "LateTrade":
+        return `${what} window ${new Date(windowIndexOf(b.tsEventHi[i]!, b.tsEventLo[i]!) * 300_000).toISOString()} already closed`
+      case "TsEventAhead":
+        return `${what} ts_event ${u64(b.tsEventHi[i]!, b.tsEventLo[i]!)} > ts_recv ${
+          u64(b.tsRecvHi[i]!, b.tsRecvLo[i]!)
+        } + ${this.options.maxEventAheadMs} ms`
+      default:
+        return `${what} price ${points(px)} size ${b.size[i]}`
+    }
+  }
+}
+
+/** T rows of a batch (sizes the per-chunk TradeBatch). */
+const countTrades = (b: MboBatch): number => {
+  const action = b.action
+  let n = 0
+  for (let i = 0; i < b.length; i++) if (action[i] === Action.TRADE) n++
+  return n
+}

@@ -1,0 +1,120 @@
+import { assert, describe, it } from "@effect/vitest"
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { fixture, fixturesPresent } from "../support/Fixtures.js"
+import { makeTempDir } from "../support/TempDir.js"
+
+// These tests run the built entry point, as a user does (`npm test` builds first).
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
+const main = path.join(root, "dist/main.js")
+
+const cli = (args: ReadonlyArray<string>, input?: Uint8Array) => {
+  const r = spawnSync(process.execPath, [main, ...args], { input, encoding: "utf8", maxBuffer: 1 << 28 })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+describe("command line", () => {
+  it("lists every command in --help", () => {
+    const r = cli(["--help"])
+    assert.strictEqual(r.code, 0)
+    for (const c of ["replay", "sim", "dbn", "export", "prune"]) assert.include(r.stdout, c)
+  })
+
+  it.skipIf(!fixturesPresent)("dumps a v3 MBO file as dbn-style JSON lines with the metadata first", () => {
+    const r = cli(["dbn", "dump", "--json", "--metadata", fixture("dbn/test_data.mbo.v3.dbn.zst")])
+    assert.strictEqual(r.code, 0, r.stderr)
+    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l))
+    assert.strictEqual(lines.length, 3)
+    assert.strictEqual(lines[0].dataset, "GLBX.MDP3")
+    const rec = lines[1]
+    assert.deepStrictEqual(rec.hd, { ts_event: "1609160400000429831", rtype: 160, publisher_id: 1, instrument_id: 5482 })
+    assert.strictEqual(rec.order_id, "647784973705")
+    assert.strictEqual(rec.price, "3722750000000")
+    assert.strictEqual(rec.action, "C")
+    assert.strictEqual(rec.side, "A")
+    assert.strictEqual(rec.ts_recv, "1609160400000704060")
+  })
+
+  it.skipIf(!fixturesPresent)("reads standard input when the file is -", () => {
+    const r = cli(["dbn", "dump", "-"], fs.readFileSync(fixture("dbn/test_data.trades.dbn")))
+    assert.strictEqual(r.code, 0, r.stderr)
+    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l))
+    assert.deepStrictEqual(lines.map((l) => l.size), [5, 21])
+  })
+
+  it.skipIf(!fixturesPresent)("prints the records before a truncation, then a one-line error with the byte offset and exit code 1", () => {
+    const dir = makeTempDir()
+    try {
+      const whole = fs.readFileSync(fixture("dbn/test_data.mbo.v3.dbn"))
+      const cut = path.join(dir, "cut.dbn")
+      fs.writeFileSync(cut, whole.subarray(0, whole.length - 10))
+      const r = cli(["dbn", "dump", cut])
+      assert.strictEqual(r.code, 1)
+      assert.strictEqual(r.stdout.trim().split("\n").length, 1)
+      assert.match(r.stderr, /Truncated.*byte \d+/)
+      assert.strictEqual(r.stderr.trim().split("\n").length, 1)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("fails with a clear one-line error and a non-zero exit code on a missing file", () => {
+    const dir = makeTempDir()
+    try {
+      const r = cli(["replay", path.join(dir, "nope.dbn"), "--db", path.join(dir, "x.sqlite")])
+      assert.notStrictEqual(r.code, 0)
+      assert.match(r.stderr, /NotFound.*nope\.dbn/)
+      assert.strictEqual(r.stderr.trim().split("\n").length, 1)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("fails with a clear error when the database can not be written", () => {
+    const dir = makeTempDir()
+    try {
+      const sim = path.join(dir, "s.dbn")
+      assert.strictEqual(cli(["sim", "--out", sim, "--records", "20000", "--seed", "2"]).code, 0)
+      const r = cli(["replay", sim, "--db", path.join(dir, "no-such-dir", "x.sqlite")])
+      assert.notStrictEqual(r.code, 0)
+      assert.match(r.stderr, /StoreError|Open/)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("replays a generated session, then exports its windows as CSV and the per-strike rollup as JSON lines", () => {
+    const dir = makeTempDir()
+    try {
+      const sim = path.join(dir, "s.dbn")
+      const db = path.join(dir, "ifd.sqlite")
+      const trades = path.join(dir, "trades.jsonl")
+      assert.strictEqual(cli(["sim", "--out", sim, "--records", "50000", "--seed", "5"]).code, 0)
+      const r = cli(["replay", sim, "--db", db, "--trades-out", trades])
+      assert.strictEqual(r.code, 0, r.stderr)
+      assert.match(r.stdout, /windows\s+\d+ stored/)
+      const tradeLines = fs.readFileSync(trades, "utf8").trim().split("\n").map((l) => JSON.parse(l))
+      assert.isAbove(tradeLines.length, 0)
+      for (const t of tradeLines.slice(0, 50)) {
+        assert.match(t.ts_event, /^\d+$/)
+        assert.include(["BUY", "SELL", "UNKNOWN"], t.side)
+        assert.include(["aggressor", "quote", "tick", "none"], t.rule)
+        assert.match(t.price, /^\d+(\.\d+)?$/)
+      }
+      const csv = cli(["export", "windows", "--db", db, "--format", "csv"])
+      assert.strictEqual(csv.code, 0, csv.stderr)
+      const rows = csv.stdout.trim().split("\n")
+      assert.match(rows[0]!, /^window_start,expiration,strike,option_type,bid_volume,ask_volume,pressure_ratio,total_trades,avg_trade_size,dominant_side/)
+      assert.isAbove(rows.length, 1)
+      const byStrike = cli(["export", "windows", "--db", db, "--by", "strike"])
+      assert.strictEqual(byStrike.code, 0, byStrike.stderr)
+      const first = JSON.parse(byStrike.stdout.split("\n")[0]!)
+      assert.notProperty(first, "expiration")
+      assert.match(first.window_start, /^\d{4}-\d\d-\d\dT\d\d:\d[05]:00\.000Z$/)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

@@ -1,0 +1,299 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Book, Outcome } from "../../src/book/Book.js"
+
+const px = (points: number): number => Math.round(points * 1e9)
+const hiOf = (id: bigint): number => Number(id >> 32n)
+const loOf = (id: bigint): number => Number(id & 0xffffffffn)
+
+/** A Book driven with bigint ids, side letters and prices in points. */
+class TestBook {
+  readonly book = new Book(1)
+  add(id: bigint | number, side: "B" | "A" | "N", price: number, size: number): number {
+    const i = BigInt(id)
+    return this.book.add(hiOf(i), loOf(i), side.charCodeAt(0), px(price), size)
+  }
+  cancel(id: bigint | number, size: number): number {
+    const i = BigInt(id)
+    return this.book.cancel(hiOf(i), loOf(i), size)
+  }
+  modify(id: bigint | number, side: "B" | "A" | "N", price: number, size: number): number {
+    const i = BigInt(id)
+    return this.book.modify(hiOf(i), loOf(i), side.charCodeAt(0), px(price), size)
+  }
+  queue(side: "B" | "A", price: number): Array<number> {
+    return this.book.queue(side, px(price)).map(Number)
+  }
+  levels(side: "B" | "A"): Array<[number, number, number]> {
+    return this.book.levels(side).map((l) => [l.price / 1e9, l.size, l.count])
+  }
+  check(): void {
+    assert.deepStrictEqual(this.book.checkInvariants(), [])
+  }
+}
+
+describe("Book", () => {
+  it("queues adds at the back of their level and keeps levels sorted best first", () => {
+    const t = new TestBook()
+    t.add(1, "B", 100, 5)
+    t.add(2, "B", 100.25, 3)
+    t.add(3, "B", 100, 2)
+    t.add(4, "B", 99.5, 1)
+    t.add(5, "A", 101, 4)
+    t.add(6, "A", 100.5, 6)
+    t.add(7, "A", 100.5, 1)
+    assert.deepStrictEqual(t.levels("B"), [[100.25, 3, 1], [100, 7, 2], [99.5, 1, 1]])
+    assert.deepStrictEqual(t.levels("A"), [[100.5, 7, 2], [101, 4, 1]])
+    assert.deepStrictEqual(t.queue("B", 100), [1, 3])
+    assert.deepStrictEqual(t.queue("A", 100.5), [6, 7])
+    assert.strictEqual(t.book.orderCount, 7)
+    assert.strictEqual(t.book.bidLevels, 3)
+    assert.strictEqual(t.book.askLevels, 2)
+    t.check()
+  })
+
+  it("reports the best bid and ask with size and order count", () => {
+    const t = new TestBook()
+    assert.isNaN(t.book.bestBidPrice)
+    assert.isNaN(t.book.bestAskPrice)
+    assert.strictEqual(t.book.bestBidSize, 0)
+    t.add(1, "B", 4799, 10)
+    t.add(2, "B", 4799, 6)
+    t.add(3, "B", 4798.75, 50)
+    t.add(4, "A", 4799.5, 23)
+    assert.strictEqual(t.book.bestBidPrice, px(4799))
+    assert.strictEqual(t.book.bestBidSize, 16)
+    assert.strictEqual(t.book.bestBidCount, 2)
+    assert.strictEqual(t.book.bestAskPrice, px(4799.5))
+    assert.strictEqual(t.book.bestAskSize, 23)
+    assert.strictEqual(t.book.bestAskCount, 1)
+  })
+
+  it("reduces an order in place on a partial cancel and keeps its priority", () => {
+    const t = new TestBook()
+    t.add(1, "A", 10, 5)
+    t.add(2, "A", 10, 5)
+    assert.strictEqual(t.cancel(1, 2), Outcome.OK)
+    assert.deepStrictEqual(t.queue("A", 10), [1, 2])
+    assert.strictEqual(t.book.order(1n)?.size, 3)
+    assert.deepStrictEqual(t.levels("A"), [[10, 8, 2]])
+    t.check()
+  })
+
+  it("removes an order on a full cancel and the level when it empties", () => {
+    const t = new TestBook()
+    t.add(1, "A", 10, 5)
+    t.add(2, "A", 10.25, 5)
+    assert.strictEqual(t.cancel(1, 5), Outcome.OK)
+    assert.deepStrictEqual(t.levels("A"), [[10.25, 5, 1]])
+    assert.isUndefined(t.book.order(1n))
+    assert.strictEqual(t.book.orderCount, 1)
+    t.check()
+  })
+
+  it("removes the order when a cancel exceeds its size, never leaving a negative size", () => {
+    const t = new TestBook()
+    t.add(1, "B", 10, 5)
+    assert.strictEqual(t.cancel(1, 7), Outcome.OVER_CANCEL)
+    assert.strictEqual(t.book.orderCount, 0)
+    assert.strictEqual(t.book.bidLevels, 0)
+    t.check()
+  })
+
+  it("ignores a cancel of an unknown order and reports it", () => {
+    const t = new TestBook()
+    t.add(1, "B", 10, 5)
+    assert.strictEqual(t.cancel(99, 5), Outcome.UNKNOWN_CANCEL)
+    assert.deepStrictEqual(t.levels("B"), [[10, 5, 1]])
+    t.check()
+  })
+
+  it("adds an unknown order on modify and reports it", () => {
+    const t = new TestBook()
+    assert.strictEqual(t.modify(5, "A", 11, 3), Outcome.UNKNOWN_MODIFY)
+    assert.deepStrictEqual(t.levels("A"), [[11, 3, 1]])
+    t.check()
+  })
+
+  it("moves an order to the back of its new level when a modify changes the price", () => {
+    const t = new TestBook()
+    t.add(1, "B", 10, 1)
+    t.add(2, "B", 10.25, 4)
+    t.add(3, "B", 10.25, 4)
+    assert.strictEqual(t.modify(1, "B", 10.25, 2), Outcome.OK)
+    assert.deepStrictEqual(t.queue("B", 10.25), [2, 3, 1])
+    assert.deepStrictEqual(t.levels("B"), [[10.25, 10, 3]])
+    t.check()
+  })
+
+  it("moves an order to the back of its level when a modify raises its size at the same price", () => {
+    const t = new TestBook()
+    t.add(1, "A", 10, 1)
+    t.add(2, "A", 10, 1)
+    t.add(3, "A", 10, 1)
+    assert.strictEqual(t.modify(1, "A", 10, 2), Outcome.OK)
+    assert.deepStrictEqual(t.queue("A", 10), [2, 3, 1])
+    assert.deepStrictEqual(t.levels("A"), [[10, 4, 3]])
+    t.check()
+  })
+
+  it("keeps an order's place when a modify lowers or keeps its size at the same price", () => {
+    const t = new TestBook()
+    t.add(1, "A", 10, 5)
+    t.add(2, "A", 10, 1)
+    assert.strictEqual(t.modify(1, "A", 10, 2), Outcome.OK)
+    assert.deepStrictEqual(t.queue("A", 10), [1, 2])
+    assert.strictEqual(t.modify(1, "A", 10, 2), Outcome.OK)
+    assert.deepStrictEqual(t.queue("A", 10), [1, 2])
+    assert.deepStrictEqual(t.levels("A"), [[10, 3, 2]])
+    t.check()
+  })
+
+  it("keeps the resting side when a modify names the other side", () => {
+    const t = new TestBook()
+    t.add(1, "B", 10, 5)
+    assert.strictEqual(t.modify(1, "A", 10.5, 5), Outcome.SIDE_CHANGE)
+    assert.deepStrictEqual(t.levels("B"), [[10.5, 5, 1]])
+    assert.strictEqual(t.book.askLevels, 0)
+    t.check()
+  })
+
+  it("removes an order modified to size 0", () => {
+    const t = new TestBook()
+    t.add(1, "B", 10, 5)
+    assert.strictEqual(t.modify(1, "B", 10, 0), Outcome.OK)
+    assert.strictEqual(t.book.orderCount, 0)
+    t.check()
+  })
+
+  it("replaces an order added twice and reports the duplicate", () => {
+    const t = new TestBook()
+    t.add(1, "B", 10, 5)
+    t.add(2, "B", 10, 5)
+    assert.strictEqual(t.add(1, "A", 11, 2), Outcome.DUPLICATE_ADD)
+    assert.strictEqual(t.book.orderCount, 2)
+    assert.deepStrictEqual(t.levels("B"), [[10, 5, 1]])
+    assert.deepStrictEqual(t.levels("A"), [[11, 2, 1]])
+    t.check()
+  })
+
+  it("ignores adds with side N, size 0 or an undefined price", () => {
+    const t = new TestBook()
+    assert.strictEqual(t.add(1, "N", 10, 5), Outcome.BAD_SIDE)
+    assert.strictEqual(t.add(2, "B", 10, 0), Outcome.BAD_ORDER)
+    assert.strictEqual(t.book.add(0, 3, 0x42, NaN, 5), Outcome.BAD_ORDER)
+    assert.strictEqual(t.book.orderCount, 0)
+    t.check()
+  })
+
+  it("empties on clear and keeps working afterwards", () => {
+    const t = new TestBook()
+    for (let i = 1; i <= 100; i++) t.add(i, i % 2 === 0 ? "B" : "A", i % 2 === 0 ? 100 - i / 100 : 101 + i / 100, i)
+    t.book.clear()
+    assert.strictEqual(t.book.orderCount, 0)
+    assert.strictEqual(t.book.bidLevels + t.book.askLevels, 0)
+    assert.isFalse(t.book.has(0, 2))
+    t.add(2, "B", 99, 1)
+    assert.deepStrictEqual(t.levels("B"), [[99, 1, 1]])
+    t.check()
+  })
+
+  it("gives memory back when a large book is cleared", () => {
+    const t = new TestBook()
+    for (let i = 1; i <= 10_000; i++) t.add(i, "B", 100 + (i % 300) / 4, 1)
+    t.check()
+    t.book.clear()
+    t.add(1, "A", 1, 1)
+    assert.strictEqual(t.book.orderCount, 1)
+    t.check()
+  })
+
+  it("tells apart order ids above 2^53 that share their low 32 bits", () => {
+    const t = new TestBook()
+    const big = (1n << 63n) + 5n
+    const huge = 0xfffffffffffffffen
+    t.add(5, "B", 10, 1)
+    t.add(big, "B", 10, 2)
+    t.add(huge, "A", 11, 3)
+    t.add((1n << 53n) + 5n, "B", 10, 4)
+    assert.deepStrictEqual(t.book.queue("B", px(10)), [5n, big, (1n << 53n) + 5n])
+    assert.strictEqual(t.cancel(big, 2), Outcome.OK)
+    assert.deepStrictEqual(t.book.queue("B", px(10)), [5n, (1n << 53n) + 5n])
+    assert.strictEqual(t.book.order(huge)?.size, 3)
+    t.check()
+  })
+
+  it("matches a naive reference model over a long random sequence of actions", () => {
+    // Reference: a Map of orders, each with a global priority stamp; queues are orders sorted by stamp.
+    interface Ref {
+      side: "B" | "A"
+      price: number
+      size: number
+      stamp: number
+    }
+    const ref = new Map<number, Ref>()
+    let stamp = 0
+    let seed = 12345
+    const rand = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+      return (seed >>> 8) % n
+    }
+    const t = new TestBook()
+    let nextId = 1
+    const live: Array<number> = []
+    for (let step = 0; step < 60_000; step++) {
+      const r = rand(100)
+      if (r < 45 || live.length === 0) {
+        const side = rand(2) === 0 ? "B" : "A"
+        const price = side === "B" ? 100 - rand(200) / 4 : 100.25 + rand(200) / 4
+        const id = rand(10) === 0 ? nextId * 4294967296 + 7 : nextId
+        nextId++
+        const size = 1 + rand(20)
+        assert.strictEqual(t.add(id, side, price, size), Outcome.OK)
+        ref.set(id, { side, price, size, stamp: stamp++ })
+        live.push(id)
+      } else if (r < 80) {
+        const at = rand(live.length)
+        const id = live[at]!
+        const o = ref.get(id)!
+        const size = rand(3) === 0 ? o.size : 1 + rand(o.size)
+        t.cancel(id, size)
+        o.size -= size
+        if (o.size === 0) {
+          ref.delete(id)
+          live[at] = live[live.length - 1]!
+          live.pop()
+        }
+      } else if (r < 98) {
+        const id = live[rand(live.length)]!
+        const o = ref.get(id)!
+        const move = rand(3)
+        const price = move === 0 ? o.price + (o.side === "B" ? -0.25 : 0.25) * (1 + rand(4)) : o.price
+        const size = move === 1 ? o.size + 1 + rand(5) : Math.max(1, o.size - rand(o.size))
+        t.modify(id, o.side, price, size)
+        if (price !== o.price || size > o.size) o.stamp = stamp++
+        o.price = price
+        o.size = size
+      } else {
+        t.book.clear()
+        ref.clear()
+        live.length = 0
+      }
+      if (step % 5000 === 0) t.check()
+    }
+    t.check()
+    for (const side of ["B", "A"] as const) {
+      const byPrice = new Map<number, Array<[number, Ref]>>()
+      for (const [id, o] of ref) if (o.side === side) byPrice.set(o.price, [...(byPrice.get(o.price) ?? []), [id, o]])
+      const prices = [...byPrice.keys()].sort((a, b) => (side === "B" ? b - a : a - b))
+      assert.deepStrictEqual(
+        t.levels(side),
+        prices.map((p) => [p, byPrice.get(p)!.reduce((s, [, o]) => s + o.size, 0), byPrice.get(p)!.length])
+      )
+      for (const p of prices) {
+        const expected = byPrice.get(p)!.sort((a, b) => a[1].stamp - b[1].stamp).map(([id]) => id)
+        assert.deepStrictEqual(t.queue(side, p), expected)
+      }
+    }
+    assert.strictEqual(t.book.orderCount, ref.size)
+  })
+})
