@@ -402,9 +402,42 @@ export class DbnWriter {
 
   /** Writes rows `[from, to)` of a batch. */
   mboRows(batch: MboBatch, from = 0, to = batch.length): this {
-    const per = Layout.Mbo.size + (this.tsOut ? Layout.TS_OUT_SIZE : 0)
-    this.ensure(Math.max(0, to - from) * per)
-    for (let i = from; i < to; i++) this.len += encodeMboRowInto(this.view, this.len, batch, i, this.tsOut)
+    const M = Layout.Mbo
+    const tsOut = this.tsOut
+    const size = tsOut ? M.size + Layout.TS_OUT_SIZE : M.size
+    this.ensure(Math.max(0, to - from) * size)
+    const v = this.view
+    const lengthByte = size >>> 2
+    const { publisherId, instrumentId, tsEventHi, tsEventLo, orderIdHi, orderIdLo, priceHi, priceLo } = batch
+    const { size: qty, flags, channelId, action, side, tsRecvHi, tsRecvLo, tsInDelta, sequence, tsOutHi, tsOutLo } = batch
+    let o = this.len
+    for (let i = from; i < to; i++) {
+      v.setUint8(o, lengthByte)
+      v.setUint8(o + 1, RType.MBO)
+      v.setUint16(o + 2, publisherId[i]!, true)
+      v.setUint32(o + 4, instrumentId[i]!, true)
+      v.setUint32(o + 8, tsEventLo[i]!, true)
+      v.setUint32(o + 12, tsEventHi[i]!, true)
+      v.setUint32(o + M.orderId, orderIdLo[i]!, true)
+      v.setUint32(o + M.orderId + 4, orderIdHi[i]!, true)
+      v.setUint32(o + M.price, priceLo[i]!, true)
+      v.setInt32(o + M.price + 4, priceHi[i]!, true)
+      v.setUint32(o + M.size_, qty[i]!, true)
+      v.setUint8(o + M.flags, flags[i]!)
+      v.setUint8(o + M.channelId, channelId[i]!)
+      v.setUint8(o + M.action, action[i]!)
+      v.setUint8(o + M.side, side[i]!)
+      v.setUint32(o + M.tsRecv, tsRecvLo[i]!, true)
+      v.setUint32(o + M.tsRecv + 4, tsRecvHi[i]!, true)
+      v.setInt32(o + M.tsInDelta, tsInDelta[i]!, true)
+      v.setUint32(o + M.sequence, sequence[i]!, true)
+      if (tsOut) {
+        v.setUint32(o + M.size, tsOutLo === undefined ? 0 : tsOutLo[i]!, true)
+        v.setUint32(o + M.size + 4, tsOutHi === undefined ? 0 : tsOutHi[i]!, true)
+      }
+      o += size
+    }
+    this.len = o
     return this
   }
 
@@ -430,9 +463,19 @@ export class DbnWriter {
     return this.buf.slice(0, this.len)
   }
 
-  /** The bytes written since the last take (a copy); the writer goes on with an empty buffer. */
+  /**
+   * The bytes written since the last take; the writer goes on empty. A mostly full buffer is handed over as it is
+   * (no copy) and replaced; a mostly empty one is copied out and reused.
+   */
   takeChunk(): Uint8Array {
-    const out = this.buf.slice(0, this.len)
+    if (this.len * 2 < this.buf.length) {
+      const out = this.buf.slice(0, this.len)
+      this.len = 0
+      return out
+    }
+    const out = this.buf.subarray(0, this.len)
+    this.buf = new Uint8Array(this.buf.length)
+    this.view = new DataView(this.buf.buffer)
     this.len = 0
     return out
   }

@@ -71,14 +71,19 @@ export const config: Config.Config<BudgetSettings> = Config.all({
         : Either.right(m)
     }),
     Config.withDefault(defaults.rolloverMinute),
-    Config.withDescription("New York time at which the budget day rolls over (18:00 = CME trade date, 00:00 = midnight)")
+    Config.withDescription(
+      "New York time at which the budget day rolls over (18:00 = CME trade date, 00:00 = midnight)"
+    )
   )
 })
 
 export const layerSettings = (overrides: Partial<BudgetSettings> = {}): Layer.Layer<BudgetConfig> =>
   Layer.succeed(BudgetConfig, { ...defaults, ...overrides })
 
-export const layerSettingsConfig: Layer.Layer<BudgetConfig, ConfigError.ConfigError> = Layer.effect(BudgetConfig, config)
+export const layerSettingsConfig: Layer.Layer<BudgetConfig, ConfigError.ConfigError> = Layer.effect(
+  BudgetConfig,
+  config
+)
 
 /** A priced request that would take the day's spending past the cutoff. */
 export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>()("BudgetExceeded", {
@@ -219,7 +224,13 @@ export class Budget extends Effect.Service<Budget>()("ifd/gate/Budget", {
       const unsavedBytes = m.liveBytes - m.savedBytes
       const entries: Array<LedgerEntry> = [...m.pending]
       if (unsavedBytes > 0) {
-        entries.push({ tradeDate: m.tradeDate, kind: "live", bytes: unsavedBytes, usd: priceOf(unsavedBytes), recordedAt: now })
+        entries.push({
+          tradeDate: m.tradeDate,
+          kind: "live",
+          bytes: unsavedBytes,
+          usd: priceOf(unsavedBytes),
+          recordedAt: now
+        })
       }
       if (entries.length === 0) return Effect.succeed({ ...m, lastFlush: now })
       return ledger.append(entries).pipe(
@@ -265,12 +276,20 @@ export class Budget extends Effect.Service<Budget>()("ifd/gate/Budget", {
               Effect.logWarning("Cost ledger unreadable at day rollover: counting from zero").pipe(
                 Effect.annotateLogs({ error: e.message })
               ),
-              [zero, month === m.month ? { ...zero, usd: before.monthUsd, liveBytes: before.monthLiveBytes } : zero] as const
+              [
+                zero,
+                month === m.month ? { ...zero, usd: before.monthUsd, liveBytes: before.monthLiveBytes } : zero
+              ] as const
             )
           )
         )
         yield* Effect.logInfo("Budget day rolled over").pipe(
-          Effect.annotateLogs({ previous: m.tradeDate, previousSpent: usd(before.spentUsd), tradeDate, limit: usd(limitUsd) })
+          Effect.annotateLogs({
+            previous: m.tradeDate,
+            previousSpent: usd(before.spentUsd),
+            tradeDate,
+            limit: usd(limitUsd)
+          })
         )
         return { ...fresh(tradeDate, base, monthBase, now), pending: carried }
       })
@@ -319,7 +338,10 @@ export class Budget extends Effect.Service<Budget>()("ifd/gate/Budget", {
     )
 
     /** Writes everything unsaved to the ledger now. */
-    const flush = SynchronizedRef.updateEffect(ref, (m) => Effect.flatMap(Clock.currentTimeMillis, (now) => flushMeter(m, now)))
+    const flush = SynchronizedRef.updateEffect(
+      ref,
+      (m) => Effect.flatMap(Clock.currentTimeMillis, (now) => flushMeter(m, now))
+    )
     yield* Effect.addFinalizer(() => flush)
 
     /** Counts one received batch of live DBN bytes; returns the state after it. */
@@ -336,10 +358,10 @@ export class Budget extends Effect.Service<Budget>()("ifd/gate/Budget", {
 
     const exhausted: Effect.Effect<boolean> = Effect.map(state, (s) => s.exhausted)
 
-    /** Fails with `BudgetExceeded` when spending `cost` USD now would pass the limit. */
+    /** Fails with `BudgetExceeded` when spending `cost` USD now would pass the limit (free requests always pass). */
     const authorize = Effect.fn("Budget.authorize")(function*(cost: number, detail: string) {
       const s = yield* state
-      if (s.spentUsd + cost > limitUsd + EPSILON_USD) {
+      if (cost > 0 && s.spentUsd + cost > limitUsd + EPSILON_USD) {
         return yield* new BudgetExceeded({
           tradeDate: s.tradeDate,
           requestedUsd: cost,
@@ -354,7 +376,10 @@ export class Budget extends Effect.Service<Budget>()("ifd/gate/Budget", {
     const addHistorical = (m: Meter, now: number, cost: number, detail: string): Meter => ({
       ...m,
       historicalUsd: m.historicalUsd + cost,
-      pending: [...m.pending, { tradeDate: m.tradeDate, kind: "historical", bytes: 0, usd: cost, detail, recordedAt: now }]
+      pending: [
+        ...m.pending,
+        { tradeDate: m.tradeDate, kind: "historical", bytes: 0, usd: cost, detail, recordedAt: now }
+      ]
     })
 
     /** Records a historical purchase of `cost` USD unconditionally and writes it to the ledger at once. */
@@ -370,7 +395,7 @@ export class Budget extends Effect.Service<Budget>()("ifd/gate/Budget", {
       const c = Number.isFinite(cost) && cost > 0 ? cost : 0
       return yield* update((m, now) => {
         const s = view(m, now)
-        if (s.spentUsd + c > limitUsd + EPSILON_USD) {
+        if (c > 0 && s.spentUsd + c > limitUsd + EPSILON_USD) {
           return Effect.fail(
             new BudgetExceeded({ tradeDate: s.tradeDate, requestedUsd: c, spentUsd: s.spentUsd, limitUsd, detail })
           )
@@ -457,7 +482,9 @@ export class Budget extends Effect.Service<Budget>()("ifd/gate/Budget", {
       }).pipe(Effect.withSpan("Budget.gate"))
 
     /** The state plus cost per signal, given the signals of the trade date and of the month. */
-    const report = Effect.fn("Budget.report")(function*(signals: { readonly today?: number; readonly month?: number } = {}) {
+    const report = Effect.fn("Budget.report")(function*(
+      signals: { readonly today?: number; readonly month?: number } = {}
+    ) {
       const s = yield* state
       const per = (spent: number, n: number | undefined) => n !== undefined && n > 0 ? spent / n : undefined
       return { ...s, perSignal: { today: per(s.spentUsd, signals.today), month: per(s.monthUsd, signals.month) } }
@@ -483,6 +510,9 @@ export class Budget extends Effect.Service<Budget>()("ifd/gate/Budget", {
   dependencies: [layerSettingsConfig, LedgerRepo.Default]
 }) {}
 
-/** The service (and its LedgerRepo) with explicit settings; needs `SqlClient` with the ledger table (tests, embedding). */
+/** The service (and its LedgerRepo) with explicit settings; needs `SqlClient` with the ledger table. */
 export const layer = (overrides: Partial<BudgetSettings> = {}) =>
-  Budget.DefaultWithoutDependencies.pipe(Layer.provide(layerSettings(overrides)), Layer.provideMerge(LedgerRepo.Default))
+  Budget.DefaultWithoutDependencies.pipe(
+    Layer.provide(layerSettings(overrides)),
+    Layer.provideMerge(LedgerRepo.Default)
+  )

@@ -62,7 +62,8 @@ const toTotals = (r: TotalsRow | undefined): Totals => {
 const DATE = /^\d{4}-\d{2}-\d{2}$/
 const MONTH = /^\d{4}-\d{2}$/
 
-const badInput = (operation: string, detail: string) => Effect.fail(new StoreError({ reason: "Input", operation, detail }))
+const badInput = (operation: string, detail: string) =>
+  Effect.fail(new StoreError({ reason: "Input", operation, detail }))
 
 export class LedgerRepo extends Effect.Service<LedgerRepo>()("ifd/gate/LedgerRepo", {
   effect: Effect.gen(function*() {
@@ -113,7 +114,9 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("ifd/gate/LedgerRep
     /** Per trade date from `from` to `to` (inclusive), dates with spending only, in date order. */
     const days = Effect.fn("LedgerRepo.days")(
       function*(from: string, to: string) {
-        if (!DATE.test(from) || !DATE.test(to)) return yield* badInput("LedgerRepo.days", `not a date range: ${from}..${to}`)
+        if (!DATE.test(from) || !DATE.test(to)) {
+          return yield* badInput("LedgerRepo.days", `not a date range: ${from}..${to}`)
+        }
         const rows = yield* sql<TotalsRow>`SELECT trade_date,
             SUM(CASE WHEN kind = 'live' THEN bytes END) AS live_bytes,
             SUM(CASE WHEN kind = 'live' THEN usd END) AS live_usd,

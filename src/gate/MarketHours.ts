@@ -43,7 +43,9 @@ const clock = (name: string, fallback: number, description: string) =>
 export const config: Config.Config<MarketHoursSettings> = Config.all({
   session: Config.literal("rth", "globex")("IFD_SESSION").pipe(
     Config.withDefault(defaults.session),
-    Config.withDescription("Hours to stream: rth (09:30–16:00 ET) or globex (Sun–Fri 18:00–17:00 ET, daily break)")
+    Config.withDescription(
+      "Hours to stream: rth (09:30–16:00 ET) or globex (Sun–Fri 18:00–17:00 ET, daily break)"
+    )
   ),
   ignore: Config.boolean("IFD_IGNORE_MARKET_HOURS").pipe(
     Config.withDefault(defaults.ignore),

@@ -80,7 +80,10 @@ const seconds = (name: string, fallback: Duration.Duration, description: string)
 export const config: Config.Config<HistoricalSettings> = Config.all({
   apiKey,
   baseUrl: Config.string("IFD_HISTORICAL_URL").pipe(
-    Config.validate({ message: "IFD_HISTORICAL_URL must be an http(s) URL", validation: (u) => /^https?:\/\/\S+$/.test(u) }),
+    Config.validate({
+      message: "IFD_HISTORICAL_URL must be an http(s) URL",
+      validation: (u) => /^https?:\/\/\S+$/.test(u)
+    }),
     Config.map((u) => u.replace(/\/+$/, "")),
     Config.withDefault(defaults.baseUrl),
     Config.withDescription("Base URL of Databento's historical API")
@@ -415,7 +418,9 @@ export class Historical extends Effect.Service<Historical>()("ifd/historical/His
           yield* budget.authorize(cost, what).pipe(Effect.mapError(budgetError))
           const response = yield* withRetries(endpoint, send(endpoint, form))
           yield* budget.charge(cost, what)
-          yield* Effect.logInfo("Historical range").pipe(Effect.annotateLogs({ query: what, cost: `$${cost.toFixed(4)}` }))
+          yield* Effect.logInfo("Historical range").pipe(
+            Effect.annotateLogs({ query: what, cost: `$${cost.toFixed(4)}` })
+          )
           return response
         }))
         return response.stream.pipe(

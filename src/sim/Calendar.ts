@@ -77,7 +77,7 @@ export const lastBusinessDay = (y: number, m: number): number => {
   return d
 }
 
-/** Whether New York observes daylight time during the trading day `days` (second Sunday of March → first Sunday of November). */
+/** Whether New York is on daylight time on day `days` (second Sunday of March → first Sunday of November). */
 export const isNewYorkDst = (days: number): boolean => {
   const { y } = civilFromDays(days)
   return days >= nthWeekday(y, 3, 0, 2) && days < nthWeekday(y, 11, 0, 1)

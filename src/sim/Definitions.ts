@@ -28,9 +28,17 @@ interface Common {
   readonly tsRecv: bigint
 }
 
+const header = (length: number, rtype: number, instrumentId: number, tsEvent: bigint) => ({
+  length,
+  rtype,
+  publisher_id: PUBLISHER_ID,
+  instrument_id: instrumentId,
+  ts_event: tsEvent
+})
+
 const base = (instrumentId: number, channel: number, t: Common) => ({
   _tag: "definition" as const,
-  hd: { length: DEF_LENGTH, rtype: RType.INSTRUMENT_DEF, publisher_id: PUBLISHER_ID, instrument_id: instrumentId, ts_event: t.tsEvent },
+  hd: header(DEF_LENGTH, RType.INSTRUMENT_DEF, instrumentId, t.tsEvent),
   ts_recv: t.tsRecv,
   display_factor: 10_000_000n,
   high_limit_price: UNDEF_PRICE,
@@ -153,7 +161,7 @@ export const symbolMapping = (
   t: Common & { readonly startTs: bigint; readonly endTs: bigint }
 ): SymbolMappingMsg => ({
   _tag: "symbolMapping",
-  hd: { length: MAPPING_LENGTH, rtype: RType.SYMBOL_MAPPING, publisher_id: PUBLISHER_ID, instrument_id: instrumentId, ts_event: t.tsEvent },
+  hd: header(MAPPING_LENGTH, RType.SYMBOL_MAPPING, instrumentId, t.tsEvent),
   stype_in: stypeIn,
   stype_in_symbol: inputSymbol,
   stype_out: SType.RAW_SYMBOL,

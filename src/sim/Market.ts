@@ -180,7 +180,7 @@ export class Market {
   // ---------------------------------------------------------------------------------------------------------------
   // Session start
 
-  /** Seeds every book and emits the start-of-session snapshot: per instrument a Clear, then its orders (flags 40/168). */
+  /** Seeds every book and emits the session-start snapshot: per instrument a Clear, then its orders (flags 40/168). */
   snapshot(): void {
     const startSeq = this.seq
     for (const o of this.opts) {
@@ -289,7 +289,8 @@ export class Market {
     const next = Math.max(Math.floor(at), this.t + 1)
     this.t = next
     // ts_recv trails ts_event by a few to a few hundred microseconds and never goes backwards
-    this.recvT = Math.max(this.recvT + 1, next + 3_000 + this.rng.int(40_000) + (this.rng.chance(0.01) ? this.rng.int(400_000) : 0))
+    const latency = 3_000 + this.rng.int(40_000) + (this.rng.chance(0.01) ? this.rng.int(400_000) : 0)
+    this.recvT = Math.max(this.recvT + 1, next + latency)
     this.seq += 1 + (this.rng.u32() & 3)
     this.out.setEvent(next, this.recvT, 12_000 + this.rng.int(8_000), this.seq)
     if (next - this.weightsAt >= WEIGHTS_EVERY_NS) this.updateWeights()
@@ -718,7 +719,8 @@ export class Market {
   }
 
   private planClears(): void {
-    for (let i = 0; i < this.params.clears; i++) this.clearTimes.push(this.params.durationNs * (0.02 + 0.96 * this.rng.next()))
+    const d = this.params.durationNs
+    for (let i = 0; i < this.params.clears; i++) this.clearTimes.push(d * (0.02 + 0.96 * this.rng.next()))
     // popped from the end, so keep the latest first
     this.clearTimes.sort((a, b) => b - a)
   }
@@ -755,7 +757,8 @@ export class Market {
   private updateWeights(): void {
     this.weightsAt = this.t
     let sum = 0
-    const spacing = this.chain.options.length > 2 ? Math.abs(this.chain.options[2]!.strike - this.chain.options[0]!.strike) || 50 : 50
+    const options = this.chain.options
+    const spacing = options.length > 2 ? Math.abs(options[2]!.strike - options[0]!.strike) || 50 : 50
     for (let i = 0; i < this.opts.length; i++) {
       const o = this.opts[i]!
       const z = (o.option.strike - this.spot) / (spacing * 8)
@@ -791,7 +794,15 @@ export class Market {
   }
 
   /** Queues a record; the previous queued one is written with its own flags. */
-  private push(o: OptState, action: number, side: number, orderId: number, ticks: number, size: number, flags: number): void {
+  private push(
+    o: OptState,
+    action: number,
+    side: number,
+    orderId: number,
+    ticks: number,
+    size: number,
+    flags: number
+  ): void {
     this.flushPending()
     this.pendingOpt = o
     this.pendingAction = action

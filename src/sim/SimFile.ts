@@ -23,7 +23,11 @@ export interface TruthFile {
 }
 
 /** Generates a session straight into `path` and returns its truth. */
-export const writeSessionFile = (path: string, params: Partial<SimParams> = {}, options: SessionFileOptions = {}): Truth => {
+export const writeSessionFile = (
+  path: string,
+  params: Partial<SimParams> = {},
+  options: SessionFileOptions = {}
+): Truth => {
   const fd = fs.openSync(path, "w")
   let truth: Truth
   try {
@@ -61,7 +65,9 @@ export const readTruthFile = (path: string): TruthFile => {
     totals: Truth["totals"]
     counts: Truth["counts"]
     windows: Array<PressureWindow>
-    episodes: Array<Omit<EpisodeTruth, "startNs" | "endNs" | "firstTradeNs" | "lastTradeNs"> & Record<string, string | null>>
+    episodes: Array<
+      Omit<EpisodeTruth, "startNs" | "endNs" | "firstTradeNs" | "lastTradeNs"> & Record<string, string | null>
+    >
   }
   return {
     totals: json.totals,
@@ -95,11 +101,13 @@ export const writeTradesFile = (path: string, truth: Truth): void => {
     const tape = truth.trades
     let buf = ""
     for (let i = 0; i < tape.length; i++) {
-      buf += `{"ts_event":"${tape.baseNs + BigInt(tape.tsOffset[i]!)}","instrument_id":${tape.instrumentId[i]},"price":"${
-        formatPrice(tape.price[i]!)
-      }","size":${tape.size[i]},"side":"${tape.direction[i] === DIR_BUY ? "BUY" : "SELL"}","rule":"${
-        tape.rule[i] === RULE_AGGRESSOR ? "aggressor" : "quote"
-      }","record_side":"${String.fromCharCode(tape.recordSide[i]!)}","episode":${tape.episode[i]},"sequence":${tape.sequence[i]}}\n`
+      const ts = tape.baseNs + BigInt(tape.tsOffset[i]!)
+      const side = tape.direction[i] === DIR_BUY ? "BUY" : "SELL"
+      const rule = tape.rule[i] === RULE_AGGRESSOR ? "aggressor" : "quote"
+      const recordSide = String.fromCharCode(tape.recordSide[i]!)
+      buf += `{"ts_event":"${ts}","instrument_id":${tape.instrumentId[i]},"price":"${formatPrice(tape.price[i]!)}",` +
+        `"size":${tape.size[i]},"side":"${side}","rule":"${rule}","record_side":"${recordSide}",` +
+        `"episode":${tape.episode[i]},"sequence":${tape.sequence[i]}}\n`
       if (buf.length > 1 << 20) {
         fs.writeSync(fd, buf)
         buf = ""

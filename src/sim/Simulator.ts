@@ -99,7 +99,9 @@ const NS_PER_MINUTE = 60_000_000_000n
  * metadata also carries the historical-style mappings (raw symbol → instrument id for the trading day).
  */
 const buildMetadata = (chain: Chain.Chain, day: number, startNs: bigint, endNs: bigint): Metadata => {
-  const interval = (id: number) => [{ start_date: Calendar.yyyymmdd(day), end_date: Calendar.yyyymmdd(day + 1), symbol: String(id) }]
+  const interval = (id: number) => [
+    { start_date: Calendar.yyyymmdd(day), end_date: Calendar.yyyymmdd(day + 1), symbol: String(id) }
+  ]
   return {
     version: 3,
     dataset: DATASET,
@@ -169,7 +171,8 @@ export const simulate = (overrides: Partial<SimParams> = {}): Session => {
     const chunk = params.chunkBytes
     const t = { tsEvent: startNs, tsRecv: startNs, startTs: startNs, endTs: endNs }
     out.metadata(metadata)
-    out.record(Definitions.symbolMapping(chain.future.instrumentId, SType.RAW_SYMBOL, chain.future.rawSymbol, chain.future.rawSymbol, t))
+    const f = chain.future
+    out.record(Definitions.symbolMapping(f.instrumentId, SType.RAW_SYMBOL, f.rawSymbol, f.rawSymbol, t))
     for (const o of chain.options) {
       out.record(Definitions.symbolMapping(o.instrumentId, SType.PARENT, PARENT_SYMBOL, o.rawSymbol, t))
       if (out.pending >= chunk) yield out.take()
@@ -244,7 +247,9 @@ export const writeSession = (overrides: Partial<SimParams>, sink: (chunk: Uint8A
 }
 
 /** Generates a whole session in memory (tests and small sessions; large ones should stream). */
-export const generate = (overrides: Partial<SimParams> = {}): { readonly bytes: Uint8Array; readonly truth: Truth; readonly session: Session } => {
+export const generate = (
+  overrides: Partial<SimParams> = {}
+): { readonly bytes: Uint8Array; readonly truth: Truth; readonly session: Session } => {
   const session = simulate(overrides)
   const parts: Array<Uint8Array> = []
   let total = 0

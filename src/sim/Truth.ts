@@ -219,12 +219,21 @@ export class WindowTruth {
    * @param price 1e-9 units
    * @param multiplier contract multiplier (currency per point)
    */
-  add(option: OptionInstrument, tsOffset: number, price: number, size: number, direction: number, rule: number, multiplier: number): void {
+  add(
+    option: OptionInstrument,
+    tsOffset: number,
+    price: number,
+    size: number,
+    direction: number,
+    rule: number,
+    multiplier: number
+  ): void {
     const windowIndex = this.baseWindow + Math.floor((this.baseRemainder + tsOffset) / NS_PER_WINDOW)
     const key = windowIndex * 1_000_000 + option.index
     let acc = this.accs.get(key)
     if (acc === undefined) {
-      acc = { windowStart: windowIndex * WINDOW_MS, option, bid: 0, ask: 0, trades: 0, aggressor: 0, quote: 0, premium: 0, max: 0 }
+      const windowStart = windowIndex * WINDOW_MS
+      acc = { windowStart, option, bid: 0, ask: 0, trades: 0, aggressor: 0, quote: 0, premium: 0, max: 0 }
       this.accs.set(key, acc)
     }
     if (direction === DIR_BUY) acc.ask += size

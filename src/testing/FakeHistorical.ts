@@ -64,7 +64,9 @@ export interface FakeHistorical {
   /** Appends faults to the script. */
   readonly script: (faults: ReadonlyArray<Fault>) => void
   /** Changes the replies for later requests. */
-  readonly set: (values: Partial<Pick<FakeHistoricalOptions, "cost" | "recordCount" | "billableSize" | "data" | "cutAfterBytes">>) => void
+  readonly set: (
+    values: Partial<Pick<FakeHistoricalOptions, "cost" | "recordCount" | "billableSize" | "data" | "cutAfterBytes">>
+  ) => void
 }
 
 const ENDPOINTS = new Set([
@@ -76,7 +78,9 @@ const ENDPOINTS = new Set([
 
 const REQUIRED = ["dataset", "schema", "start"] as const
 
-export const serve = (options: FakeHistoricalOptions): Effect.Effect<FakeHistorical, FakeHistoricalError, Scope.Scope> =>
+export const serve = (
+  options: FakeHistoricalOptions
+): Effect.Effect<FakeHistorical, FakeHistoricalError, Scope.Scope> =>
   Effect.gen(function*() {
     const key = typeof options.apiKey === "string" ? options.apiKey : Redacted.value(options.apiKey)
     const expectedAuth = `Basic ${Buffer.from(`${key}:`).toString("base64")}`

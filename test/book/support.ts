@@ -4,7 +4,10 @@
  */
 import { allocMboBatch, type DecodedChunk, type MboBatch } from "../../src/dbn/Batch.js"
 import { RType, UNDEF_PRICE, UNDEF_TIMESTAMP } from "../../src/dbn/Constants.js"
+import { DbnDecoder, type DecoderOptions } from "../../src/dbn/Decoder.js"
 import type { DbnRecord, InstrumentDefMsg } from "../../src/dbn/Records.js"
+import { ZstdDecompressor } from "../../src/dbn/Zstd.js"
+import { readFixture } from "../support/Fixtures.js"
 
 export interface Row {
   /** Action letter. */
@@ -189,3 +192,37 @@ export const definition = (s: DefinitionSpec): InstrumentDefMsg => ({
 })
 
 export { UNDEF_TIMESTAMP }
+
+/**
+ * Streams a fixture through the project's zstd and DBN decoders in `pieceSize`-byte compressed pieces and returns
+ * the decoded chunks (for the real-data tests). `fragment` gives the version of a records-only file.
+ */
+export const decodeFixture = (file: string, pieceSize = 65_536, options: DecoderOptions = {}): Array<DecodedChunk> => {
+  const raw = readFixture(file)
+  const z = file.endsWith(".zst") ? new ZstdDecompressor() : undefined
+  const d = new DbnDecoder(options)
+  const out: Array<DecodedChunk> = []
+  const feed = (bytes: ReadonlyArray<Uint8Array>) => {
+    for (const b of bytes) d.push(b)
+    const c = d.drain()
+    if (c.fatal !== undefined) throw new Error(`${file}: ${c.fatal.reason} ${c.fatal.detail}`)
+    if (c.mbo.length > 0 || c.others.length > 0) out.push(c)
+  }
+  for (let o = 0; o < raw.length; o += pieceSize) {
+    const piece = raw.subarray(o, Math.min(raw.length, o + pieceSize))
+    if (z === undefined) feed([piece])
+    else {
+      const r = z.push(piece)
+      if (r.problem !== undefined) throw new Error(`${file}: ${r.problem.detail}`)
+      feed(r.chunks)
+    }
+  }
+  if (z !== undefined) {
+    const r = z.finish()
+    if (r.problem !== undefined) throw new Error(`${file}: ${r.problem.detail}`)
+    feed(r.chunks)
+  }
+  const end = d.finish()
+  if (end !== undefined) throw new Error(`${file}: ${end.reason} ${end.detail}`)
+  return out
+}

@@ -171,7 +171,10 @@ describe("Budget persistence", () => {
       assert.deepStrictEqual(yield* run, [])
       const sql = yield* SqlClient.SqlClient
       const cols = yield* sql<{ name: string }>`SELECT name FROM pragma_table_info('cost_ledger')`
-      assert.deepStrictEqual(cols.map((c) => c.name), ["id", "trade_date", "kind", "bytes", "usd", "detail", "recorded_at"])
+      assert.deepStrictEqual(
+        cols.map((c) => c.name),
+        ["id", "trade_date", "kind", "bytes", "usd", "detail", "recorded_at"]
+      )
     }).pipe(Effect.provide(SqliteClient.layer({ filename: ":memory:" }).pipe(Layer.orDie))))
 })
 
@@ -213,7 +216,7 @@ describe("Budget trade dates", () => {
       assert.strictEqual(Chunk.size(yield* Stream.runCollect(budget.guard(batches(2, 100, pulled)))), 2)
     })))
 
-  it.effect("gate runs again on the next trade date after stopping at the cutoff, and returns when the run just ends", () =>
+  it.effect("gate reruns on the next trade date after a cutoff stop and returns when the run just ends", () =>
     at("2025-06-02T14:00:00Z", Effect.gen(function*() {
       const budget = yield* Budget
       const runs = yield* Ref.make(0)
@@ -245,7 +248,10 @@ describe("Budget trade dates", () => {
       assert.strictEqual(july.monthUsd, 0)
       const ledger = yield* LedgerRepo
       const days = yield* ledger.days("2025-06-01", "2025-06-30")
-      assert.deepStrictEqual(days.map((d) => [d.tradeDate, d.liveBytes]), [["2025-06-27", 2_000], ["2025-06-30", 3_000]])
+      assert.deepStrictEqual(
+        days.map((d) => [d.tradeDate, d.liveBytes]),
+        [["2025-06-27", 2_000], ["2025-06-30", 3_000]]
+      )
       const month = yield* ledger.month("2025-06")
       assert.closeTo(month.usd, 5.5, 1e-9)
       assert.closeTo(month.historicalUsd, 0.5, 1e-9)
@@ -266,6 +272,8 @@ describe("Budget purchases and reports", () => {
       const s = yield* budget.spend(3, "fits")
       assert.closeTo(s.spentUsd, 8, 1e-9)
       assert.isTrue(s.exhausted)
+      yield* budget.record(500)
+      assert.closeTo((yield* budget.authorize(0, "a free request")).spentUsd, 8.5, 1e-9)
     })))
 
   it.effect("reports daily and monthly totals and the cost per signal", () =>

@@ -12,7 +12,8 @@ const migrate = Layer.effectDiscard(
 )
 
 /** A database file (":memory:" for a private one) with `cost_ledger`; re-opening a file migrates nothing twice. */
-export const ledgerDb = (filename: string) => migrate.pipe(Layer.provideMerge(SqliteClient.layer({ filename })), Layer.orDie)
+export const ledgerDb = (filename: string) =>
+  migrate.pipe(Layer.provideMerge(SqliteClient.layer({ filename })), Layer.orDie)
 
 /** Budget, LedgerRepo and SqlClient over `filename`. */
 export const budgetLayer = (settings: Partial<Budget.BudgetSettings> = {}, filename = ":memory:") =>

@@ -7,19 +7,25 @@ const iso = (ns: bigint) => new Date(Number(ns / 1_000_000n)).toISOString()
 
 const chainOn = (date: string, expirations: number) =>
   Chain.build(
-    { tradingDay: Calendar.parseIsoDate(date), expirations, strikesPerExpiration: 4, strikeSpacing: 50, underlyingPrice: 21500 },
+    {
+      tradingDay: Calendar.parseIsoDate(date),
+      expirations,
+      strikesPerExpiration: 4,
+      strikeSpacing: 50,
+      underlyingPrice: 21500
+    },
     new Rng(1)
   )
 
 describe("Calendar", () => {
   it("converts a 09:30 New York open to UTC on both sides of the daylight-saving changes", () => {
-    const open = 9 * 60 + 30
-    assert.strictEqual(iso(Calendar.newYorkToUtcNs(Calendar.parseIsoDate("2026-11-18"), open)), "2026-11-18T14:30:00.000Z")
-    assert.strictEqual(iso(Calendar.newYorkToUtcNs(Calendar.parseIsoDate("2026-06-10"), open)), "2026-06-10T13:30:00.000Z")
-    assert.strictEqual(iso(Calendar.newYorkToUtcNs(Calendar.parseIsoDate("2026-03-06"), open)), "2026-03-06T14:30:00.000Z")
-    assert.strictEqual(iso(Calendar.newYorkToUtcNs(Calendar.parseIsoDate("2026-03-09"), open)), "2026-03-09T13:30:00.000Z")
-    assert.strictEqual(iso(Calendar.newYorkToUtcNs(Calendar.parseIsoDate("2026-10-30"), open)), "2026-10-30T13:30:00.000Z")
-    assert.strictEqual(iso(Calendar.newYorkToUtcNs(Calendar.parseIsoDate("2026-11-02"), open)), "2026-11-02T14:30:00.000Z")
+    const open = (date: string) => iso(Calendar.newYorkToUtcNs(Calendar.parseIsoDate(date), 9 * 60 + 30))
+    assert.strictEqual(open("2026-11-18"), "2026-11-18T14:30:00.000Z")
+    assert.strictEqual(open("2026-06-10"), "2026-06-10T13:30:00.000Z")
+    assert.strictEqual(open("2026-03-06"), "2026-03-06T14:30:00.000Z")
+    assert.strictEqual(open("2026-03-09"), "2026-03-09T13:30:00.000Z")
+    assert.strictEqual(open("2026-10-30"), "2026-10-30T13:30:00.000Z")
+    assert.strictEqual(open("2026-11-02"), "2026-11-02T14:30:00.000Z")
   })
 
   it("round-trips civil dates and rejects malformed ones", () => {
@@ -61,7 +67,10 @@ describe("Chain", () => {
   it("lists a call and a put per strike around the money with distinct increasing instrument ids", () => {
     const chain = chainOn("2026-11-18", 2)
     assert.strictEqual(chain.options.length, 2 * 4 * 2)
-    assert.deepStrictEqual(chain.options.slice(0, 4).map((o) => o.rawSymbol), ["QN3X6 C21450", "QN3X6 P21450", "QN3X6 C21500", "QN3X6 P21500"])
+    assert.deepStrictEqual(
+      chain.options.slice(0, 4).map((o) => o.rawSymbol),
+      ["QN3X6 C21450", "QN3X6 P21450", "QN3X6 C21500", "QN3X6 P21500"]
+    )
     const ids = chain.options.map((o) => o.instrumentId)
     for (let i = 1; i < ids.length; i++) assert.isAbove(ids[i]!, ids[i - 1]!)
     assert.notInclude(ids, chain.future.instrumentId)

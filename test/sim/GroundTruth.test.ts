@@ -10,11 +10,25 @@ import { windowDiffs } from "./support.js"
 const shapes: ReadonlyArray<{ readonly name: string; readonly params: Partial<SimParams> }> = [
   {
     name: "one expiration, five strikes",
-    params: { seed: 101, expirations: 1, strikesPerExpiration: 5, sessionMinutes: 45, targetRecords: 30_000, episodes: 2 }
+    params: {
+      seed: 101,
+      expirations: 1,
+      strikesPerExpiration: 5,
+      sessionMinutes: 45,
+      targetRecords: 30_000,
+      episodes: 2
+    }
   },
   {
     name: "two expirations, twenty strikes",
-    params: { seed: 202, expirations: 2, strikesPerExpiration: 20, sessionMinutes: 120, targetRecords: 120_000, episodes: 3 }
+    params: {
+      seed: 202,
+      expirations: 2,
+      strikesPerExpiration: 20,
+      sessionMinutes: 120,
+      targetRecords: 120_000,
+      episodes: 3
+    }
   },
   {
     name: "four expirations, forty strikes, full session",
@@ -22,7 +36,15 @@ const shapes: ReadonlyArray<{ readonly name: string; readonly params: Partial<Si
   },
   {
     name: "three expirations, 25-point strikes, daylight time",
-    params: { seed: 404, date: "2026-07-15", expirations: 3, strikesPerExpiration: 30, strikeSpacing: 25, sessionMinutes: 200, targetRecords: 150_000 }
+    params: {
+      seed: 404,
+      date: "2026-07-15",
+      expirations: 3,
+      strikesPerExpiration: 30,
+      strikeSpacing: 25,
+      sessionMinutes: 200,
+      targetRecords: 150_000
+    }
   }
 ]
 
@@ -59,7 +81,8 @@ describe.each(shapes)("pipeline against the simulator's ground truth: $name", ({
           t.side[i] === tape.direction[j] &&
           t.rule[i] === tape.rule[j]
         if (!same && mismatches.length < 5) {
-          mismatches.push(`trade ${j} at ${ts}: side ${t.side[i]} rule ${t.rule[i]}, truth ${tape.direction[j]} ${tape.rule[j]}`)
+          const got = `side ${t.side[i]} rule ${t.rule[i]}`
+          mismatches.push(`trade ${j} at ${ts}: ${got}, truth side ${tape.direction[j]} rule ${tape.rule[j]}`)
         }
       }
     }
@@ -78,8 +101,24 @@ describe.each(shapes)("pipeline against the simulator's ground truth: $name", ({
     assert.strictEqual(stats.lateTrades, 0)
     const book = stats.book
     assert.deepStrictEqual(
-      [book.duplicateAdds, book.unknownCancels, book.unknownModifies, book.negativeSizes, book.badSides, book.badOrders, book.sideChanges],
-      [0, 0, 0, 0, 0, 0, 0]
+      {
+        duplicateAdds: book.duplicateAdds,
+        unknownCancels: book.unknownCancels,
+        unknownModifies: book.unknownModifies,
+        negativeSizes: book.negativeSizes,
+        badSides: book.badSides,
+        badOrders: book.badOrders,
+        sideChanges: book.sideChanges
+      },
+      {
+        duplicateAdds: 0,
+        unknownCancels: 0,
+        unknownModifies: 0,
+        negativeSizes: 0,
+        badSides: 0,
+        badOrders: 0,
+        sideChanges: 0
+      }
     )
     assert.strictEqual(book.snapshots, session.chain.options.length)
     assert.strictEqual(book.clears, session.chain.options.length + truth.counts.clears)

@@ -6,7 +6,13 @@ import * as path from "node:path"
 import { readTruthFile, writeSessionFile } from "../../src/sim/SimFile.js"
 import { defaultParams, generate, simulate, type SimParams, writeSession } from "../../src/sim/Simulator.js"
 
-const small: Partial<SimParams> = { expirations: 2, strikesPerExpiration: 10, sessionMinutes: 45, targetRecords: 40_000, episodes: 2 }
+const small: Partial<SimParams> = {
+  expirations: 2,
+  strikesPerExpiration: 10,
+  sessionMinutes: 45,
+  targetRecords: 40_000,
+  episodes: 2
+}
 
 const digest = (params: Partial<SimParams>): string => {
   const h = createHash("sha256")
@@ -28,7 +34,8 @@ describe("Simulator", () => {
   })
 
   it("does not depend on the chunk size", () => {
-    assert.strictEqual(digest({ ...small, seed: 3, chunkBytes: 1 << 12 }), digest({ ...small, seed: 3, chunkBytes: 1 << 20 }))
+    const tiny = digest({ ...small, seed: 3, chunkBytes: 1 << 12 })
+    assert.strictEqual(tiny, digest({ ...small, seed: 3, chunkBytes: 1 << 20 }))
   })
 
   it("hands out chunks of about chunkBytes each, generated as they are pulled", () => {
@@ -82,7 +89,10 @@ describe("Simulator", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ifd-sim-"))
     try {
       const file = path.join(dir, "session.dbn")
-      const truth = writeSessionFile(file, { ...small, seed: 5 }, { truthPath: `${file}.truth.json`, tradesPath: `${file}.trades.jsonl` })
+      const truth = writeSessionFile(file, { ...small, seed: 5 }, {
+        truthPath: `${file}.truth.json`,
+        tradesPath: `${file}.trades.jsonl`
+      })
       assert.strictEqual(fs.statSync(file).size, truth.counts.bytes)
       assert.strictEqual(Buffer.compare(fs.readFileSync(file), generate({ ...small, seed: 5 }).bytes), 0)
       const json = readTruthFile(`${file}.truth.json`)

@@ -7,11 +7,27 @@ import { type Replay, replay, windowDiffs } from "./support.js"
 const shapes: ReadonlyArray<{ readonly name: string; readonly params: Partial<SimParams> }> = [
   {
     name: "one expiration, five strikes, half an hour",
-    params: { seed: 11, expirations: 1, strikesPerExpiration: 5, sessionMinutes: 30, targetRecords: 20_000, episodes: 2, clears: 2 }
+    params: {
+      seed: 11,
+      expirations: 1,
+      strikesPerExpiration: 5,
+      sessionMinutes: 30,
+      targetRecords: 20_000,
+      episodes: 2,
+      clears: 2
+    }
   },
   {
     name: "two expirations, twelve strikes",
-    params: { seed: 22, expirations: 2, strikesPerExpiration: 12, sessionMinutes: 90, targetRecords: 80_000, episodes: 3, clears: 3 }
+    params: {
+      seed: 22,
+      expirations: 2,
+      strikesPerExpiration: 12,
+      sessionMinutes: 90,
+      targetRecords: 80_000,
+      episodes: 3,
+      clears: 3
+    }
   },
   {
     name: "four expirations, forty strikes, full session",
@@ -19,7 +35,16 @@ const shapes: ReadonlyArray<{ readonly name: string; readonly params: Partial<Si
   },
   {
     name: "three expirations in daylight time, 25-point strikes",
-    params: { seed: 44, date: "2026-06-10", expirations: 3, strikesPerExpiration: 24, strikeSpacing: 25, sessionMinutes: 120, targetRecords: 100_000, episodes: 4 }
+    params: {
+      seed: 44,
+      date: "2026-06-10",
+      expirations: 3,
+      strikesPerExpiration: 24,
+      strikeSpacing: 25,
+      sessionMinutes: 120,
+      targetRecords: 100_000,
+      episodes: 4
+    }
   }
 ]
 
@@ -201,7 +226,8 @@ describe.each(shapes)("simulated session: $name", ({ params }) => {
     assert.isAbove(sweeps, 0)
     backgroundSizes.sort((a, b) => a - b)
     const medianBackground = backgroundSizes[Math.floor(backgroundSizes.length / 2)]!
-    const episodeOrderSize = truth.episodes.reduce((s, e) => s + e.totalSize, 0) / truth.episodes.reduce((s, e) => s + e.orders, 0)
+    const episodeVolume = truth.episodes.reduce((s, e) => s + e.totalSize, 0)
+    const episodeOrderSize = episodeVolume / truth.episodes.reduce((s, e) => s + e.orders, 0)
     assert.isAbove(episodeOrderSize, 4 * medianBackground)
   })
 
@@ -217,7 +243,8 @@ describe.each(shapes)("simulated session: $name", ({ params }) => {
       for (const t of truth.trades) {
         if (t.episode !== e.id) continue
         const o = optionOf.get(t.instrument_id)!
-        keys.add(`${Number(t.ts_event / 300_000_000_000n) * 300_000}|${o.expiry.expiration}|${o.strike}|${o.optionType}`)
+        const windowStart = Number(t.ts_event / 300_000_000_000n) * 300_000
+        keys.add(`${windowStart}|${o.expiry.expiration}|${o.strike}|${o.optionType}`)
       }
       for (const k of keys) {
         windows++

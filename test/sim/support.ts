@@ -213,7 +213,9 @@ export const replay = (chunks: Iterable<Uint8Array>): Replay => {
       const prices = new Set<number>()
       while (i < ev.length && ev[i]!.action === T) {
         const t = ev[i++]!
-        if (t.side !== first.side || t.orderId !== first.orderId) problem(`T records of one event disagree at ${t.tsEvent}`)
+        if (t.side !== first.side || t.orderId !== first.orderId) {
+          problem(`T records of one event disagree at ${t.tsEvent}`)
+        }
         if (t.side === N && t.orderId !== 0) problem(`side-N trade with order id ${t.orderId}`)
         if (t.flags !== 0) problem(`T with flags ${t.flags}`)
         prices.add(t.price)
@@ -228,8 +230,10 @@ export const replay = (chunks: Iterable<Uint8Array>): Replay => {
         if (filled !== t.size) problem(`T size ${t.size} but fills ${filled} at ${t.tsEvent}`)
         const direction = buyer ? 1 : 2
         if (t.side === N) {
-          if (!(t.price >= before.ask || t.price <= before.bid)) problem(`side-N trade inside the spread at ${t.tsEvent}`)
-          if (t.price >= before.ask && t.price <= before.bid) problem(`side-N trade against a crossed book at ${t.tsEvent}`)
+          const atAsk = t.price >= before.ask
+          const atBid = t.price <= before.bid
+          if (!atAsk && !atBid) problem(`side-N trade inside the spread at ${t.tsEvent}`)
+          if (atAsk && atBid) problem(`side-N trade against a crossed book at ${t.tsEvent}`)
         }
         trades.push({
           tsEvent: t.tsEvent,
@@ -257,7 +261,9 @@ export const replay = (chunks: Iterable<Uint8Array>): Replay => {
       }
       while (i < ev.length) {
         const u = ev[i++]!
-        if (u.action !== A || u.orderId !== first.orderId || first.side === N) problem(`unexpected ${u.action} after fills`)
+        if (u.action !== A || u.orderId !== first.orderId || first.side === N) {
+          problem(`unexpected ${u.action} after fills`)
+        }
         apply(u)
       }
     } else {
