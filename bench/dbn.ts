@@ -151,7 +151,12 @@ export const benchDecode = async (): Promise<Section> => {
   const t0 = performance.now()
   const generated = generateMboFile(N)
   const encodeMs = performance.now() - t0
-  cases.push({ name: "generated v3, 5M MBO, 1 MiB chunks", records: N, bytes: generated.length, run: () => decodeMbo(generated) })
+  cases.push({
+    name: "generated v3, 5M MBO, 1 MiB chunks",
+    records: N,
+    bytes: generated.length,
+    run: () => decodeMbo(generated)
+  })
   cases.push({
     name: "generated v3, 5M MBO, 64 KiB chunks",
     records: N,
@@ -218,7 +223,8 @@ export const benchDecode = async (): Promise<Section> => {
   }
   lines.push(
     "",
-    `Generating the 5M-record file (${(generated.length / 2 ** 20).toFixed(0)} MiB) took ${encodeMs.toFixed(0)} ms on first run.`,
+    `Generating the 5M-record file (${(generated.length / 2 ** 20).toFixed(0)} MiB) took ${encodeMs.toFixed(0)} ms ` +
+      "on first run.",
     "Decode = `DbnDecoder.push/drain` into one fresh `MboBatch` per chunk (no per-record allocation); the zstd rows",
     "feed 1 MiB compressed chunks through `Zstd.ZstdDecompressor` (fzstd) into the decoder.",
     dir === undefined ? "Fixture rows skipped: shared fixtures not found (set IFD_FIXTURES)." : ""

@@ -182,11 +182,14 @@ export class DbnDecoder {
       return problem("Truncated", this.pos, `${this.queued} bytes pushed after the last drain() were not decoded`)
     }
     if (this.phase === PRELUDE) {
-      if (this.tailLen > 0) return problem("Truncated", this.pos, `stream ends inside the prelude (${this.tailLen} of 8 bytes)`)
+      if (this.tailLen > 0) {
+        return problem("Truncated", this.pos, `stream ends inside the prelude (${this.tailLen} of 8 bytes)`)
+      }
       return problem("Truncated", this.pos, "empty stream: no DBN metadata")
     }
     if (this.phase === METADATA) {
-      return problem("Truncated", this.pos, `stream ends inside the metadata (${this.tailLen} of ${this.metaLength} bytes)`)
+      const detail = `stream ends inside the metadata (${this.tailLen} of ${this.metaLength} bytes)`
+      return problem("Truncated", this.pos, detail)
     }
     if (this.tailLen > 0) {
       const need = this.tailLen >= 1 ? this.tail[0]! * 4 : 0
@@ -459,7 +462,8 @@ const preludeProblem = (buf: Uint8Array, p: number, avail: number): DbnProblem |
   for (let i = 0; i < n; i++) {
     if (buf[p + i] !== MAGIC[i]) {
       const zstd = avail >= 4 && buf[p] === 0x28 && buf[p + 1] === 0xb5 && buf[p + 2] === 0x2f && buf[p + 3] === 0xfd
-      return problem("BadMagic", i, zstd ? "zstd-compressed input: decompress it first" : "stream does not start with \"DBN\"")
+      const detail = zstd ? "zstd-compressed input: decompress it first" : "stream does not start with \"DBN\""
+      return problem("BadMagic", i, detail)
     }
   }
   if (avail >= 4) {

@@ -409,7 +409,8 @@ export class DbnWriter {
     const v = this.view
     const lengthByte = size >>> 2
     const { publisherId, instrumentId, tsEventHi, tsEventLo, orderIdHi, orderIdLo, priceHi, priceLo } = batch
-    const { size: qty, flags, channelId, action, side, tsRecvHi, tsRecvLo, tsInDelta, sequence, tsOutHi, tsOutLo } = batch
+    const { size: qty, flags, channelId, action, side, tsRecvHi, tsRecvLo, tsInDelta, sequence } = batch
+    const { tsOutHi, tsOutLo } = batch
     let o = this.len
     for (let i = from; i < to; i++) {
       v.setUint8(o, lengthByte)

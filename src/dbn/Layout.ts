@@ -110,7 +110,14 @@ export const StatV3 = {
 } as const
 
 /** SymbolMappingMsg v1: 80 bytes, no stype fields, 22-byte symbols (§5.5). */
-export const SymbolMappingV1 = { size: 80, stypeInSymbol: 16, stypeOutSymbol: 38, symbolLen: 22, startTs: 64, endTs: 72 } as const
+export const SymbolMappingV1 = {
+  size: 80,
+  stypeInSymbol: 16,
+  stypeOutSymbol: 38,
+  symbolLen: 22,
+  startTs: 64,
+  endTs: 72
+} as const
 
 /** SymbolMappingMsg v2/v3: 176 bytes, 71-byte symbols (§5.5). */
 export const SymbolMappingV2 = {

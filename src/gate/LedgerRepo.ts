@@ -1,5 +1,5 @@
 /**
- * The cost ledger in SQLite (`cost_ledger`, migration `LedgerMigration.ts`): appends what was spent and sums it by
+ * The cost ledger in SQLite (`cost_ledger`, migration `store/migrations/0002_cost_ledger.ts`): appends what was spent and sums it by
  * trade date or month, so a restart on the same day continues from what was already spent.
  */
 import { SqlClient } from "@effect/sql"

@@ -106,7 +106,8 @@ export const parseAuthReply = (line: string): AuthReply => {
   if (success === "1") return { _tag: "Success", sessionId: f.get("session_id") ?? "", fields: f }
   const error = f.get("error")
   if (error !== undefined && error.length > 0) return { _tag: "Failure", error }
-  return { _tag: "Failure", error: success === undefined ? "auth reply without a success key" : "authentication failed" }
+  const why = success === undefined ? "auth reply without a success key" : "authentication failed"
+  return { _tag: "Failure", error: why }
 }
 
 export const formatAuthSuccess = (sessionId: string | number): string => `success=1|session_id=${sessionId}|\n`

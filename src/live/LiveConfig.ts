@@ -150,18 +150,24 @@ export const config: Config.Config<LiveSettings> = Config.all({
     Config.withDefault(defaults.heartbeat),
     Config.withDescription("Gateway heartbeat interval in seconds (5..1800)")
   ),
-  heartbeatGrace: seconds("IFD_HEARTBEAT_GRACE_S", defaults.heartbeatGrace, "Silence beyond the heartbeat interval before reconnecting"),
+  heartbeatGrace: seconds(
+    "IFD_HEARTBEAT_GRACE_S",
+    defaults.heartbeatGrace,
+    "Silence beyond the heartbeat interval before reconnecting"
+  ),
   connectTimeout: seconds("IFD_CONNECT_TIMEOUT_S", defaults.connectTimeout, "TCP connect timeout", 0.001),
-  authTimeout: seconds("IFD_AUTH_TIMEOUT_S", defaults.authTimeout, "Time allowed from connect to the auth reply", 0.001),
+  authTimeout: seconds("IFD_AUTH_TIMEOUT_S", defaults.authTimeout, "Time from connect to the auth reply", 0.001),
   reconnectBase: seconds("IFD_RECONNECT_BASE_S", defaults.reconnectBase, "First reconnect delay (doubles, jittered)"),
   reconnectMaxDelay: seconds("IFD_RECONNECT_MAX_S", defaults.reconnectMaxDelay, "Longest delay between reconnects"),
-  healthyAfter: seconds("IFD_HEALTHY_AFTER_S", defaults.healthyAfter, "Session uptime that resets the reconnect backoff"),
+  healthyAfter: seconds("IFD_HEALTHY_AFTER_S", defaults.healthyAfter, "Uptime that resets the reconnect backoff"),
   replayWithin: seconds(
     "IFD_REPLAY_WITHIN_S",
     defaults.replayWithin,
     "Longest outage replayed from the gateway; longer ones are recorded as gaps for the historical fallback"
   ),
-  giveUpAfter: Config.option(seconds("IFD_RECONNECT_GIVE_UP_S", Duration.zero, "Fail after reconnecting fails this long")),
+  giveUpAfter: Config.option(
+    seconds("IFD_RECONNECT_GIVE_UP_S", Duration.zero, "Fail after reconnecting fails this long (0 = never)")
+  ),
   bufferBytes: Config.integer("IFD_LIVE_BUFFER_BYTES").pipe(
     Config.validate({ message: "IFD_LIVE_BUFFER_BYTES must be at least 65536", validation: (n) => n >= 65536 }),
     Config.withDefault(defaults.bufferBytes),

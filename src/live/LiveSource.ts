@@ -84,7 +84,8 @@ export const gatewayStream = (
       pausesBefore: 0
     }
     const update = (f: (s: Snapshot) => Snapshot) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => SubscriptionRef.update(status.ref, (s) => ({ ...f(s), updatedAt: now })))
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        SubscriptionRef.update(status.ref, (s) => ({ ...f(s), updatedAt: now })))
     const schemas = settings.schemas.length
 
     const recordGap = (gap: PendingGap) =>
@@ -138,7 +139,8 @@ export const gatewayStream = (
               } else if (r.code === SystemCode.SUBSCRIPTION_ACK) {
                 logs.push(Effect.logInfo("Gateway subscription acknowledged").pipe(Effect.annotateLogs({ msg: r.msg })))
               } else if (r.code !== SystemCode.END_OF_INTERVAL) {
-                logs.push(Effect.logInfo("Gateway system message").pipe(Effect.annotateLogs({ code: r.code, msg: r.msg })))
+                const annotations = { code: r.code, msg: r.msg }
+                logs.push(Effect.logInfo("Gateway system message").pipe(Effect.annotateLogs(annotations)))
               }
               continue
             }
@@ -283,7 +285,7 @@ export const gatewayStream = (
           Channel.unwrap(Effect.map(handle(live, input), ({ out, failure }) => {
             const write = out.length === 0 ? Channel.void : Channel.write(Chunk.unsafeFromArray(out))
             // Records before a failure are delivered (and counted in the cursor) before the session ends.
-            return failure === undefined ? Channel.zipRight(write, loop) : Channel.zipRight(write, Channel.fail(failure))
+            return Channel.zipRight(write, failure === undefined ? loop : Channel.fail(failure))
           })),
         onFailure: Channel.failCause,
         onDone: () => Channel.fail(new GatewayError({ reason: "Closed", detail: "gateway stream ended" }))
@@ -300,7 +302,8 @@ export const gatewayStream = (
       ) {
         run.blocked = {
           reason: "OutageTooLong",
-          detail: `outage of ${Math.round((now - run.outage.since) / 1000)} s exceeds ${Duration.format(settings.replayWithin)}`
+          detail: `outage of ${Math.round((now - run.outage.since) / 1000)} s exceeds ` +
+            Duration.format(settings.replayWithin)
         }
       }
       let start: bigint | undefined
@@ -308,7 +311,8 @@ export const gatewayStream = (
       else if (run.blocked === undefined) start = cursor.tsEvent
       else if (!run.gapOpen) {
         run.gapOpen = true
-        yield* recordGap({ from: cursor, to: undefined, reason: run.blocked.reason, detail: run.blocked.detail, recordedAt: now })
+        const { reason, detail } = run.blocked
+        yield* recordGap({ from: cursor, to: undefined, reason, detail, recordedAt: now })
       }
       const session = yield* Session.open(settings, { start, snapshot: settings.snapshot && start === undefined })
       run.sessions++
@@ -398,7 +402,10 @@ export const make = Effect.gen(function*() {
 })
 
 /** `MarketDataSource` + `LiveStatus` from a `LiveConfig`. */
-export const layer: Layer.Layer<MarketDataSource | LiveStatus, never, LiveConfig> = Layer.effect(MarketDataSource, make).pipe(
+export const layer: Layer.Layer<MarketDataSource | LiveStatus, never, LiveConfig> = Layer.effect(
+  MarketDataSource,
+  make
+).pipe(
   Layer.provideMerge(LiveStatusModule.layer)
 )
 

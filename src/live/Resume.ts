@@ -23,7 +23,9 @@ export interface Control {
  * Takes SystemMsg and ErrorMsg records out of a chunk: they are the gateway talking to the client (heartbeats,
  * acks, errors), carry gateway wall-clock timestamps, and must neither reach the pipeline nor move the cursor.
  */
-export const splitControl = (chunk: DecodedChunk): { readonly data: DecodedChunk; readonly control: Array<Control> } => {
+export const splitControl = (
+  chunk: DecodedChunk
+): { readonly data: DecodedChunk; readonly control: Array<Control> } => {
   const others = chunk.others
   let n = 0
   for (let k = 0; k < others.length; k++) if (isControl(others[k]!)) n++

@@ -1,7 +1,8 @@
 /**
  * One live gateway session over TCP: connect, greeting and CRAM challenge, auth, subscriptions, start_session,
  * then the raw DBN bytes through a bounded buffer (reading pauses when the consumer falls behind) with a
- * heartbeat watchdog. State machine: Connecting → Authenticating → Subscribed → Streaming. shared/spec/databento.md §8.
+ * heartbeat watchdog. State machine: Connecting → Authenticating → Subscribed → Streaming.
+ * shared/spec/databento.md §8.
  */
 import * as Socket from "@effect/platform/Socket"
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
@@ -159,7 +160,12 @@ export const open = Effect.fn("Session.open")(function*(settings: LiveSettings, 
     (socket) => Effect.sync(() => socket.destroy())
   )
 
-  yield* setState("Connecting", { gateway: address, sessionId: undefined, bufferBytes: 0, bufferLimit: settings.bufferBytes })
+  yield* setState("Connecting", {
+    gateway: address,
+    sessionId: undefined,
+    bufferBytes: 0,
+    bufferLimit: settings.bufferBytes
+  })
   const socket = yield* NodeSocket.fromDuplex(openNet, { openTimeout: settings.connectTimeout })
 
   yield* socket.run(onData, {
@@ -176,7 +182,9 @@ export const open = Effect.fn("Session.open")(function*(settings: LiveSettings, 
     Effect.matchEffect({
       // A clean close (FIN) ends the socket successfully: for a live feed that is a lost connection all the same.
       onSuccess: () =>
-        Effect.sync(() => fail(new GatewayError({ reason: "Closed", detail: `gateway ${address} closed the connection` }))),
+        Effect.sync(() =>
+          fail(new GatewayError({ reason: "Closed", detail: `gateway ${address} closed the connection` }))
+        ),
       onFailure: (e) => Effect.sync(() => fail(fromSocketError(e, address, connected)))
     }),
     Effect.forkScoped,
@@ -209,7 +217,8 @@ export const open = Effect.fn("Session.open")(function*(settings: LiveSettings, 
     }))
     const reply = Gateway.parseAuthReply(yield* takeLine)
     if (reply._tag === "Failure") {
-      return yield* new GatewayError({ reason: "Auth", detail: `gateway rejected the key: ${Cram.scrub(reply.error, settings.apiKey)}` })
+      const why = Cram.scrub(reply.error, settings.apiKey)
+      return yield* new GatewayError({ reason: "Auth", detail: `gateway rejected the key: ${why}` })
     }
     return { sessionId: reply.sessionId, lsgVersion: greeting.lsgVersion }
   }).pipe(

@@ -15,6 +15,7 @@ import {
   type EpisodeTruth,
   RULE_AGGRESSOR,
   RULE_QUOTE,
+  type DecoyTruth,
   type TradeTape,
   type WindowTruth
 } from "./Truth.js"
@@ -61,9 +62,20 @@ export interface MarketParams {
   /** Share of background trades printed with side `N` (decided by the quote rule). */
   readonly unattributedShare: number
   readonly episodes: number
+  /** Decoy episodes: large but balanced flow on one strike, or a call and a put at one strike together. */
+  readonly decoys: number
+  /** Range of an episode's median order size, contracts. */
+  readonly episodeSize: readonly [number, number]
+  /** Range of an episode's aggressive order count. */
+  readonly episodeOrders: readonly [number, number]
   readonly clears: number
   readonly collectTrades: boolean
 }
+
+/** What an episode is: directional institutional flow, or a decoy that looks large but carries no direction. */
+export type EpisodeKind = "flow" | "balanced" | "straddle"
+/** Ids of decoy episodes start here (flow episodes count from 0). */
+export const DECOY_ID_BASE = 1000
 
 /** The usual GLBX flags on the last record of a book update: F_LAST plus the publisher bit. */
 const LAST = Flags.LAST | Flags.PUBLISHER_SPECIFIC
@@ -88,6 +100,7 @@ const TICK_POINTS = TICK / FIXED_PRICE_SCALE
 
 interface EpisodeState {
   readonly id: number
+  readonly kind: EpisodeKind
   readonly startOff: number
   readonly endOff: number
   readonly side: number
@@ -175,6 +188,8 @@ export class Market {
     this.cumWeights = new Float64Array(this.opts.length)
     this.planEpisodes()
     this.planClears()
+    // planned after everything else so that sessions without decoys draw exactly the same numbers as before
+    this.planDecoys()
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -555,8 +570,15 @@ export class Market {
   private episodeEvent(ep: EpisodeState): void {
     if (!ep.active) this.activate(ep)
     ep.nextAt = this.t + 1 + this.rng.exp(ep.meanGap)
+    if (ep.kind === "straddle") {
+      for (const leg of ep.opts) this.episodeOrder(ep, leg, ep.side === DIR_BUY)
+      return
+    }
     const o = ep.opts[this.rng.int(ep.opts.length)]!
-    const buy = ep.side === DIR_BUY
+    this.episodeOrder(ep, o, ep.kind === "balanced" ? this.rng.chance(0.5) : ep.side === DIR_BUY)
+  }
+
+  private episodeOrder(ep: EpisodeState, o: OptState, buy: boolean): void {
     const against = o.book.sides[buy ? ASK : BID]
     if (against.length === 0) {
       this.refill(o)
@@ -676,18 +698,51 @@ export class Market {
       const startOff = d * (0.04 + 0.8 * this.rng.next())
       const length = Math.min(d * 0.15, (3 + this.rng.next() * 12) * 60 * NS)
       const endOff = Math.min(d - 1, startOff + Math.max(length, 30 * NS))
-      const orders = this.rng.between(15, 60)
+      const orders = this.rng.between(this.params.episodeOrders[0], this.params.episodeOrders[1])
       // nearer expirations attract more of the flow
       const expiryIndex = Math.min(n - 1, Math.floor(this.rng.next() * this.rng.next() * n))
       this.episodes.push({
         id,
+        kind: "flow",
         startOff,
         endOff,
         side: this.rng.chance(0.5) ? DIR_BUY : DIR_SELL,
         expiryIndex,
         isCall: this.rng.chance(0.5),
         meanGap: (endOff - startOff) / orders,
-        medianSize: this.rng.between(40, 150),
+        medianSize: this.rng.between(this.params.episodeSize[0], this.params.episodeSize[1]),
+        opts: [],
+        nextAt: startOff,
+        active: false,
+        totalSize: 0,
+        trades: 0,
+        orders: 0,
+        sweeps: 0,
+        premium: 0,
+        firstTrade: -1,
+        lastTrade: -1
+      })
+    }
+  }
+
+  private planDecoys(): void {
+    const d = this.params.durationNs
+    const n = this.chain.expiries.length
+    for (let k = 0; k < this.params.decoys; k++) {
+      const startOff = d * (0.04 + 0.8 * this.rng.next())
+      const length = Math.min(d * 0.15, (3 + this.rng.next() * 12) * 60 * NS)
+      const endOff = Math.min(d - 1, startOff + Math.max(length, 30 * NS))
+      const orders = this.rng.between(this.params.episodeOrders[0], this.params.episodeOrders[1])
+      this.episodes.push({
+        id: DECOY_ID_BASE + k,
+        kind: k % 2 === 0 ? "balanced" : "straddle",
+        startOff,
+        endOff,
+        side: this.rng.chance(0.5) ? DIR_BUY : DIR_SELL,
+        expiryIndex: Math.min(n - 1, Math.floor(this.rng.next() * this.rng.next() * n)),
+        isCall: this.rng.chance(0.5),
+        meanGap: (endOff - startOff) / orders,
+        medianSize: this.rng.between(this.params.episodeSize[0], this.params.episodeSize[1]),
         opts: [],
         nextAt: startOff,
         active: false,
@@ -705,6 +760,14 @@ export class Market {
   /** Picks the episode's strikes when it starts: 1–3 adjacent strikes at or out of the money at that moment. */
   private activate(ep: EpisodeState): void {
     ep.active = true
+    if (ep.kind === "straddle") {
+      // a straddle trades the call and the put of the strike nearest the money
+      const legs = this.opts.filter((o) => o.option.expiry.index === ep.expiryIndex)
+      let best = legs[0]!
+      for (const o of legs) if (Math.abs(o.option.strike - this.spot) < Math.abs(best.option.strike - this.spot)) best = o
+      ep.opts = legs.filter((o) => o.option.strike === best.option.strike)
+      return
+    }
     const candidates = this.opts.filter((o) => o.option.expiry.index === ep.expiryIndex && o.isCall === ep.isCall)
     const strikes = candidates.map((o) => o.option.strike)
     let atm = 0
@@ -727,8 +790,18 @@ export class Market {
 
   /** Episode truths, once the session is over. */
   episodeTruths(): Array<EpisodeTruth> {
+    return this.truths(this.episodes.filter((e) => e.kind === "flow"))
+  }
+
+  /** Decoy truths, once the session is over (`optionType` is the first leg's; a straddle has both). */
+  decoyTruths(): Array<DecoyTruth> {
+    const decoys = this.episodes.filter((e) => e.kind !== "flow")
+    return this.truths(decoys).map((t, i) => ({ ...t, kind: decoys[i]!.kind as "balanced" | "straddle" }))
+  }
+
+  private truths(episodes: ReadonlyArray<EpisodeState>): Array<EpisodeTruth> {
     const start = this.params.startNs
-    return this.episodes.map((e) => {
+    return episodes.map((e) => {
       const opts = e.opts.length > 0 ? e.opts : []
       const expiry = this.chain.expiries[e.expiryIndex]!
       return {
@@ -740,7 +813,7 @@ export class Market {
         expiration: expiry.expiration,
         instrumentIds: opts.map((o) => o.option.instrumentId),
         strikes: opts.map((o) => o.option.strike),
-        optionType: e.isCall ? "C" : "P",
+        optionType: e.opts.length > 0 ? e.opts[0]!.option.optionType : e.isCall ? "C" : "P",
         side: e.side === DIR_BUY ? "BUY" : "SELL",
         totalSize: e.totalSize,
         trades: e.trades,

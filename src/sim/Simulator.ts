@@ -38,6 +38,12 @@ export interface SimParams {
   readonly targetRecords: number
   /** Injected institutional-flow episodes. */
   readonly episodes: number
+  /** Injected decoys (alternately balanced large flow and straddles); 0 leaves the session as without them. */
+  readonly decoys: number
+  /** Range of an episode's median order size, contracts. */
+  readonly episodeSize: readonly [number, number]
+  /** Range of an episode's aggressive order count. */
+  readonly episodeOrders: readonly [number, number]
   /** Mid-session book clears (each an `R` followed by the book re-added). */
   readonly clears: number
   /** Share of background events that are trades. */
@@ -64,6 +70,9 @@ export const defaultParams: SimParams = {
   levelsPerSide: 5,
   targetRecords: 3_000_000,
   episodes: 6,
+  decoys: 0,
+  episodeSize: [40, 150],
+  episodeOrders: [15, 60],
   clears: 4,
   tradeShare: 0.09,
   unattributedShare: 0.05,
@@ -159,6 +168,9 @@ export const simulate = (overrides: Partial<SimParams> = {}): Session => {
         tradeShare: params.tradeShare,
         unattributedShare: params.unattributedShare,
         episodes: params.episodes,
+        decoys: params.decoys,
+        episodeSize: params.episodeSize,
+        episodeOrders: params.episodeOrders,
         clears: params.clears,
         collectTrades: params.collectTrades
       },
@@ -206,6 +218,7 @@ export const simulate = (overrides: Partial<SimParams> = {}): Session => {
     truth = {
       windows: rows,
       episodes: market.episodeTruths(),
+      decoys: market.decoyTruths(),
       trades: tape,
       totals: { trades, volume: buyVolume + sellVolume, buyVolume, sellVolume, premium },
       counts: {

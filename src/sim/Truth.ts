@@ -146,6 +146,12 @@ export interface EpisodeTruth {
   readonly premium: number
 }
 
+/** A decoy: large flow that an institutional-flow detector should not report (ids from 1000 in the tape). */
+export interface DecoyTruth extends EpisodeTruth {
+  /** balanced: both sides on one strike; straddle: the call and the put of one strike traded together. */
+  readonly kind: "balanced" | "straddle"
+}
+
 /** What the simulator wrote, by kind. */
 export interface RecordCounts {
   /** Every record after the metadata. */
@@ -167,6 +173,8 @@ export interface Truth {
   /** Expected closed windows, sorted by windowStart, expiration, strike, optionType. */
   readonly windows: ReadonlyArray<PressureWindow>
   readonly episodes: ReadonlyArray<EpisodeTruth>
+  /** Decoy episodes (`SimParams.decoys`); their trades carry their id in the tape. */
+  readonly decoys: ReadonlyArray<DecoyTruth>
   /** Every T record with its true direction; empty when the session was generated with `collectTrades: false`. */
   readonly trades: TradeTape
   readonly totals: {

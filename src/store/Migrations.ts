@@ -6,10 +6,12 @@ import * as Migrator from "@effect/sql/Migrator"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import { Effect } from "effect"
 import Init from "./migrations/0001_init.js"
+import CostLedger from "./migrations/0002_cost_ledger.js"
 import { fromSqlError, sqliteCode, StoreError } from "./StoreError.js"
 
 export const loader = Migrator.fromRecord({
-  "0001_init": Init
+  "0001_init": Init,
+  "0002_cost_ledger": CostLedger
 })
 
 const migrator = Migrator.make({})

@@ -46,7 +46,7 @@ export interface ConnectionFaults {
   readonly fragmentBytes?: number
   /** Fragment only the first this-many records (then write normally); default all. */
   readonly fragmentRecords?: number
-  /** On a connection without `start`: skip this many records past the furthest any connection got (missed while away). */
+  /** Without `start`: skip this many records past the furthest any connection got (missed while away). */
   readonly skipOnLive?: number
 }
 
@@ -209,9 +209,12 @@ const readMetadata = (path: string) =>
       }),
       Stream.runDrain
     )
-    if (metadata === undefined) return yield* new FakeGatewayError({ reason: "Data", detail: `${path}: no DBN metadata` })
+    if (metadata === undefined) {
+      return yield* new FakeGatewayError({ reason: "Data", detail: `${path}: no DBN metadata` })
+    }
     if (metadata.version !== 3) {
-      return yield* new FakeGatewayError({ reason: "Data", detail: `${path}: DBN v${metadata.version}; the fake gateway serves v3 files` })
+      const detail = `${path}: DBN v${metadata.version}; the fake gateway serves v3 files`
+      return yield* new FakeGatewayError({ reason: "Data", detail })
     }
     return metadata
   })
@@ -501,10 +504,12 @@ export const serve = (options: FakeGatewayOptions): Effect.Effect<FakeGateway, F
         }
         for (const s of subs) {
           if (!s.isLast) continue
-          head.push(systemMsg(ts0, `Subscription request ${s.id ?? 0} for ${s.schema} data succeeded`, SystemCode.SUBSCRIPTION_ACK))
+          const text = `Subscription request ${s.id ?? 0} for ${s.schema} data succeeded`
+          head.push(systemMsg(ts0, text, SystemCode.SUBSCRIPTION_ACK))
         }
         if (faults.refuseReplay === true && start !== undefined) {
-          head.push(errorMsg(ts0, `Replay start ${start} is outside the available replay window`, ErrorCode.INVALID_SUBSCRIPTION))
+          const text = `Replay start ${start} is outside the available replay window`
+          head.push(errorMsg(ts0, text, ErrorCode.INVALID_SUBSCRIPTION))
           yield* write(concat(head))
           log.fault = "replay refused"
           sock.end()

@@ -38,7 +38,13 @@ export const mboRecords = (options: MboDataOptions): Uint8Array => {
     runLeft--
     w.mbo({
       _tag: "mbo",
-      hd: { length: 56, rtype: 0xa0, publisher_id: 1, instrument_id: 1000 + Math.floor(next() * instruments), ts_event: ts },
+      hd: {
+        length: 56,
+        rtype: 0xa0,
+        publisher_id: 1,
+        instrument_id: 1000 + Math.floor(next() * instruments),
+        ts_event: ts
+      },
       order_id: BigInt(i + 1),
       price: BigInt(100 + Math.floor(next() * 400)) * 250_000_000n,
       size: 1 + Math.floor(next() * 50),

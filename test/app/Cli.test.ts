@@ -94,7 +94,7 @@ describe("command line", () => {
       assert.strictEqual(cli(["sim", "--out", sim, "--records", "50000", "--seed", "5"]).code, 0)
       const r = cli(["replay", sim, "--db", db, "--trades-out", trades])
       assert.strictEqual(r.code, 0, r.stderr)
-      assert.match(r.stdout, /windows\s+\d+ stored/)
+      assert.match(r.stdout, /windows\s+[\d,]+ stored/)
       const tradeLines = fs.readFileSync(trades, "utf8").trim().split("\n").map((l) => JSON.parse(l))
       assert.isAbove(tradeLines.length, 0)
       for (const t of tradeLines.slice(0, 50)) {

@@ -138,7 +138,10 @@ describe("Encoder round trips", () => {
   })
 
   it("decodes every record type back with the ts_out suffix", () => {
-    const withTs = SAMPLES.map((r, i) => ({ ...withLength(r, r.hd.length + 8), ts_out: 1700000000000000000n + BigInt(i) }))
+    const withTs = SAMPLES.map((r, i) => ({
+      ...withLength(r, r.hd.length + 8),
+      ts_out: 1700000000000000000n + BigInt(i)
+    }))
     assert.deepStrictEqual(roundTrip(withTs, true), withTs)
   })
 
@@ -206,7 +209,12 @@ describe.skipIf(!fixturesPresent)("Encoder over the fixtures", () => {
     })
   }
 
-  for (const file of ["dbn/test_data.mbo.v3.dbn", "databento-python/LIVE/test_data.live.dbn.zst", "dbn/test_data.definition.v3.dbn.zst"]) {
+  const v3Files = [
+    "dbn/test_data.mbo.v3.dbn",
+    "databento-python/LIVE/test_data.live.dbn.zst",
+    "dbn/test_data.definition.v3.dbn.zst"
+  ]
+  for (const file of v3Files) {
     it(`re-encodes the v3 file ${file} byte for byte`, () => {
       const bytes = dbnBytes(file)
       const out = decodeWhole(bytes)
@@ -327,7 +335,8 @@ describe("Layout", () => {
   })
 
   it("covers every field of the v3 InstrumentDefMsg shape", () => {
-    const sample = decodeWhole(Encoder.encodeRecord(defSample()), { fragment: { version: 3 } }).records[0] as InstrumentDefMsg
+    const bytes = Encoder.encodeRecord(defSample())
+    const sample = decodeWhole(bytes, { fragment: { version: 3 } }).records[0] as InstrumentDefMsg
     const names = Object.keys(sample).filter((k) => k !== "_tag" && k !== "hd").sort()
     assert.deepStrictEqual(Layout.DefinitionV3.fields.map((f) => f.name).sort(), names)
   })

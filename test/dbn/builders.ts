@@ -62,7 +62,13 @@ export const bareMetadata = (version: number, options: { tsOut?: boolean; length
 
 export const mbo = (i: number, overrides: Partial<MboMsg> = {}): MboMsg => ({
   _tag: "mbo",
-  hd: { length: 56, rtype: RType.MBO, publisher_id: 1, instrument_id: 5482 + (i % 3), ts_event: 1609160400000000000n + BigInt(i) },
+  hd: {
+    length: 56,
+    rtype: RType.MBO,
+    publisher_id: 1,
+    instrument_id: 5482 + (i % 3),
+    ts_event: 1609160400000000000n + BigInt(i)
+  },
   order_id: 647784973705n + BigInt(i),
   price: 3722750000000n + BigInt(i) * 250000000n,
   size: 1 + (i % 5),
@@ -76,7 +82,8 @@ export const mbo = (i: number, overrides: Partial<MboMsg> = {}): MboMsg => ({
   ...overrides
 })
 
-export const mboBytes = (i: number, overrides: Partial<MboMsg> = {}): Uint8Array => Encoder.encodeRecord(mbo(i, overrides))
+export const mboBytes = (i: number, overrides: Partial<MboMsg> = {}): Uint8Array =>
+  Encoder.encodeRecord(mbo(i, overrides))
 
 /** A raw record: header with the given length (bytes, multiple of 4) and rtype, rest zero. */
 export const rawRecord = (length: number, rtype: number, instrumentId = 1): Uint8Array => {

@@ -99,7 +99,16 @@ export const decodeSplit = (bytes: Uint8Array, cuts: ReadonlyArray<number>, opti
       break
     }
   }
-  return { metadata, records, skippedUnknown: unknown, skippedMalformed: malformed, problems, fatal, finish: d.finish(), chunks }
+  return {
+    metadata,
+    records,
+    skippedUnknown: unknown,
+    skippedMalformed: malformed,
+    problems,
+    fatal,
+    finish: d.finish(),
+    chunks
+  }
 }
 
 export const decodeWhole = (bytes: Uint8Array, options: DecoderOptions = {}): Decoded => decodeSplit(bytes, [], options)

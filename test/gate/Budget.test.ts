@@ -6,7 +6,7 @@ import { Chunk, ConfigProvider, Effect, Exit, Fiber, Layer, Ref, Stream, TestClo
 import * as path from "node:path"
 import * as BudgetModule from "../../src/gate/Budget.js"
 import { Budget } from "../../src/gate/Budget.js"
-import LedgerMigration, * as Ledger from "../../src/gate/LedgerMigration.js"
+import LedgerMigration, * as Ledger from "../../src/store/migrations/0002_cost_ledger.js"
 import { LedgerRepo } from "../../src/gate/LedgerRepo.js"
 import Init from "../../src/store/migrations/0001_init.js"
 import { budgetLayer, tempDir, tiny } from "./support.js"

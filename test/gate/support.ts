@@ -5,7 +5,7 @@ import * as Migrator from "@effect/sql/Migrator"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Effect, Layer } from "effect"
 import * as Budget from "../../src/gate/Budget.js"
-import LedgerMigration, * as Ledger from "../../src/gate/LedgerMigration.js"
+import LedgerMigration, * as Ledger from "../../src/store/migrations/0002_cost_ledger.js"
 
 const migrate = Layer.effectDiscard(
   Migrator.make({})({ loader: Migrator.fromRecord({ [Ledger.name]: LedgerMigration }) }).pipe(Effect.orDie)

@@ -102,7 +102,7 @@ describe("DbnDecoder fatal problems", () => {
   })
 
   for (const lengthByte of [0, 1, 3]) {
-    it(`stops with RecordLength at the record's offset for a length byte of ${lengthByte}, keeping earlier records`, () => {
+    it(`stops with RecordLength at a record whose length byte is ${lengthByte}, keeping the records before`, () => {
       const bad = mboBytes(2)
       bad[0] = lengthByte
       const bytes = concat(v3Meta, mboBytes(0), mboBytes(1), bad, mboBytes(3))
@@ -137,7 +137,8 @@ describe("DbnDecoder skipped records", () => {
   })
 
   it("skips a record shorter than its rtype requires as Malformed with its offset, and goes on", () => {
-    const bytes = concat(v3Meta, mboBytes(0), rawRecord(48, RType.MBO), rawRecord(64, RType.INSTRUMENT_DEF), mboBytes(1))
+    const short = [rawRecord(48, RType.MBO), rawRecord(64, RType.INSTRUMENT_DEF)]
+    const bytes = concat(v3Meta, mboBytes(0), ...short, mboBytes(1))
     const out = decodeWhole(bytes)
     assert.strictEqual(out.fatal, undefined)
     assert.strictEqual(out.records.length, 2)
@@ -165,7 +166,13 @@ describe("DbnDecoder skipped records", () => {
     d.push(concat(rawRecord(16, 0x99), rawRecord(16, 0x98), mboBytes(1), mboBytes(2)))
     const b = d.drain()
     assert.deepStrictEqual([a.skippedUnknown, a.mbo.length, b.skippedUnknown, b.mbo.length], [1, 1, 2, 2])
-    assert.deepStrictEqual(d.totals, { bytes: META_END + 56 * 3 + 16 * 3, mbo: 3, others: 0, skippedUnknown: 3, skippedMalformed: 0 })
+    assert.deepStrictEqual(d.totals, {
+      bytes: META_END + 56 * 3 + 16 * 3,
+      mbo: 3,
+      others: 0,
+      skippedUnknown: 3,
+      skippedMalformed: 0
+    })
   })
 })
 

@@ -127,7 +127,8 @@ describe.skipIf(!fixturesPresent)("DbnDecoder test vectors (spec §11)", () => {
     })
   }
 
-  for (const file of ["dbn/test_data.trades.v1.dbn.zst", "dbn/test_data.trades.dbn", "dbn/test_data.trades.v3.dbn.zst"]) {
+  const tradeFiles = ["dbn/test_data.trades.v1.dbn.zst", "dbn/test_data.trades.dbn", "dbn/test_data.trades.v3.dbn.zst"]
+  for (const file of tradeFiles) {
     it(`decodes the two trades of ${file}`, () => {
       const { out } = once(file)
       assert.strictEqual(out.metadata!.schema, 4)
@@ -232,7 +233,7 @@ describe.skipIf(!fixturesPresent)("DbnDecoder test vectors (spec §11)", () => {
     })
   }
 
-  it("decodes the same option definitions from the v1, v2 and v3 fragments, apart from length and v3-only fields", () => {
+  it("decodes the same option definitions from v1, v2 and v3 fragments, apart from length and v3-only fields", () => {
     const strip = (file: string) =>
       decodeWhole(dbnBytes(file), optionsFor(file)).records.map((r) => {
         const { hd, raw_instrument_id: _r, ...rest } = r as InstrumentDefMsg

@@ -1,0 +1,162 @@
+/**
+ * Historical baselines: robust statistics (median and MAD) of a window's log pressure ratio, log volume, trade
+ * count and trade size per option type × moneyness bucket × time-of-day bucket × tenor, over the last N trading
+ * days strictly before the day scored (so a window is never part of its own baseline). Pure TS.
+ */
+import type { OptionType } from "./PressureWindow.js"
+
+/** What one closed window contributes to the history. */
+export interface Observation {
+  /** Trading day, YYYY-MM-DD (New York). */
+  readonly day: string
+  readonly key: string
+  /** ln((ask + 1) / (bid + 1)): finite even when one side is empty. */
+  readonly logRatio: number
+  /** ln(volume). */
+  readonly logVolume: number
+  readonly trades: number
+  readonly avgSize: number
+}
+
+/** Median and MAD (unscaled) of one metric. */
+export interface Robust {
+  readonly median: number
+  readonly mad: number
+}
+
+export interface KeyStats {
+  readonly key: string
+  /** Windows in the baseline. */
+  readonly n: number
+  /** Distinct trading days they came from. */
+  readonly days: number
+  readonly logRatio: Robust
+  readonly logVolume: Robust
+  readonly trades: Robust
+  readonly avgSize: Robust
+}
+
+/** The baselines in force for one trading day. */
+export interface Table {
+  /** The day they score. */
+  readonly day: string
+  /** The trading days they were computed from, oldest first (all before `day`). */
+  readonly from: ReadonlyArray<string>
+  readonly stats: ReadonlyMap<string, KeyStats>
+}
+
+export type Tenor = "0-2d" | "3-9d" | "10d+"
+
+export const tenorOf = (windowStart: number, expiration: string): Tenor => {
+  const days = (Date.parse(`${expiration}T00:00:00Z`) - windowStart) / 86_400_000
+  return days < 2 ? "0-2d" : days < 9 ? "3-9d" : "10d+"
+}
+
+/** Minutes per time-of-day bucket. */
+export const TOD_MINUTES = 30
+
+/** The baseline key of a window: `C|+2|10:00|0-2d` (type, moneyness bucket, New York half hour, tenor). */
+export const keyOf = (optionType: OptionType, bucket: number, windowStart: number, tenor: Tenor): string => {
+  const m = newYork(windowStart).minutes
+  const tod = Math.floor(m / TOD_MINUTES) * TOD_MINUTES
+  const hh = String(Math.floor(tod / 60)).padStart(2, "0")
+  const mm = String(tod % 60).padStart(2, "0")
+  return `${optionType}|${bucket >= 0 ? "+" : ""}${bucket}|${hh}:${mm}|${tenor}`
+}
+
+/** The coarser key used when a key has too little history: the same without the time of day. */
+export const coarseKeyOf = (key: string): string => {
+  const [t, b, , tenor] = key.split("|")
+  return `${t}|${b}|*|${tenor}`
+}
+
+/** New York trading day and minutes after midnight of a UTC ms time (US DST rules since 2007). */
+export const newYork = (ms: number): { readonly day: string; readonly minutes: number } => {
+  const offset = isNewYorkDst(ms) ? 4 : 5
+  const local = new Date(ms - offset * 3_600_000)
+  return {
+    day: local.toISOString().slice(0, 10),
+    minutes: local.getUTCHours() * 60 + local.getUTCMinutes()
+  }
+}
+
+const isNewYorkDst = (ms: number): boolean => {
+  const y = new Date(ms).getUTCFullYear()
+  const nthSunday = (month: number, n: number): number => {
+    const first = new Date(Date.UTC(y, month, 1)).getUTCDay()
+    return 1 + ((7 - first) % 7) + 7 * (n - 1)
+  }
+  const start = Date.UTC(y, 2, nthSunday(2, 2), 7)
+  const end = Date.UTC(y, 10, nthSunday(10, 1), 6)
+  return ms >= start && ms < end
+}
+
+export const robust = (xs: Array<number>): Robust => {
+  if (xs.length === 0) return { median: NaN, mad: NaN }
+  xs.sort((a, b) => a - b)
+  const med = mid(xs)
+  const dev = xs.map((x) => Math.abs(x - med)).sort((a, b) => a - b)
+  return { median: med, mad: mid(dev) }
+}
+
+const mid = (s: ReadonlyArray<number>): number => {
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+/** Computes the statistics of every key (and its coarse time-of-day-free key) from observations. */
+export const compute = (day: string, from: ReadonlyArray<string>, obs: Iterable<Observation>): Table => {
+  const groups = new Map<string, Array<Observation>>()
+  const put = (k: string, o: Observation) => {
+    const g = groups.get(k)
+    if (g === undefined) groups.set(k, [o])
+    else g.push(o)
+  }
+  for (const o of obs) {
+    put(o.key, o)
+    put(coarseKeyOf(o.key), o)
+  }
+  const stats = new Map<string, KeyStats>()
+  for (const [key, g] of groups) {
+    stats.set(key, {
+      key,
+      n: g.length,
+      days: new Set(g.map((o) => o.day)).size,
+      logRatio: robust(g.map((o) => o.logRatio)),
+      logVolume: robust(g.map((o) => o.logVolume)),
+      trades: robust(g.map((o) => o.trades)),
+      avgSize: robust(g.map((o) => o.avgSize))
+    })
+  }
+  return { day, from, stats }
+}
+
+/** Observations by trading day; hands out the baseline of a day from the N trading days before it. */
+export class History {
+  private readonly byDay = new Map<string, Array<Observation>>()
+
+  add(o: Observation): void {
+    const d = this.byDay.get(o.day)
+    if (d === undefined) this.byDay.set(o.day, [o])
+    else d.push(o)
+  }
+
+  /** Trading days held (days with at least one window), oldest first. */
+  get days(): Array<string> {
+    return [...this.byDay.keys()].sort()
+  }
+
+  /** The baseline for `day` from the `days` trading days strictly before it (fewer if the history is shorter). */
+  tableFor(day: string, days = 20): Table {
+    const from = this.days.filter((d) => d < day).slice(-days)
+    const obs: Array<Observation> = []
+    for (const d of from) for (const o of this.byDay.get(d)!) obs.push(o)
+    return compute(day, from, obs)
+  }
+
+  /** Forgets days older than the newest `keep`. */
+  trim(keep: number): void {
+    const days = this.days
+    for (const d of days.slice(0, Math.max(0, days.length - keep))) this.byDay.delete(d)
+  }
+}
