@@ -5,6 +5,7 @@ import { Args, Command, Options } from "@effect/cli"
 import { Option } from "effect"
 import * as DbnDump from "./DbnDump.js"
 import * as Export from "./Export.js"
+import * as Live from "./Live.js"
 import * as Replay from "./Replay.js"
 
 const db = Options.file("db").pipe(
@@ -119,9 +120,39 @@ const sim = Command.make(
     })
 ).pipe(Command.withDescription("Write a simulated NQ options session (DBN v3) and optionally its ground truth"))
 
+const live = Command.make(
+  "live",
+  {
+    db,
+    ignoreMarketHours: Options.boolean("ignore-market-hours").pipe(
+      Options.withDescription("Stream whatever the time (no 09:30–16:00 New York gate)")
+    )
+  },
+  (o) => Live.run({ db: Option.getOrUndefined(o.db), ignoreMarketHours: o.ignoreMarketHours })
+).pipe(Command.withDescription(
+  "Stream from Databento's live gateway (DATABENTO_API_KEY, IFD_GATEWAY_HOST/PORT) until SIGINT/SIGTERM"
+))
+
+const gateway = Command.make(
+  "gateway",
+  {
+    file: Options.file("file").pipe(Options.withDescription("DBN v3 file to serve (e.g. from `sim`)")),
+    port: Options.integer("port").pipe(Options.withDescription("TCP port on 127.0.0.1"), Options.withDefault(13000)),
+    key: Options.text("key").pipe(
+      Options.withDescription("API key clients must authenticate with (32 characters, db- prefix)"),
+      Options.withDefault("db-localtestkeyAAAAAAAAAAAAAAAAA")
+    ),
+    speed: Options.float("speed").pipe(
+      Options.withDescription("Pace by event time at this multiple of real time (0 = as fast as the client reads)"),
+      Options.withDefault(0)
+    )
+  },
+  (o) => Live.gateway(o)
+).pipe(Command.withDescription("Run a local gateway speaking Databento's live protocol over a DBN file (for trying `live`)"))
+
 export const root = Command.make("ifd-stream").pipe(
   Command.withDescription("Institutional flow detector for CME NQ options"),
-  Command.withSubcommands([replay, sim, dbn, exportCommand, prune])
+  Command.withSubcommands([replay, live, gateway, sim, dbn, exportCommand, prune])
 )
 
 export const run = Command.run(root, { name: "ifd-stream", version: "0.1.0" })

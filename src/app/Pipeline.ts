@@ -5,6 +5,7 @@
 import { NodeSink } from "@effect/platform-node"
 import { Clock, Console, Effect, Exit, Stream } from "effect"
 import * as fs from "node:fs"
+import type { DecodedChunk } from "../dbn/Batch.js"
 import { FlowEngine, type EngineStats } from "../flow/Engine.js"
 import type { PressureWindow } from "../flow/PressureWindow.js"
 import * as Cursor from "../source/Cursor.js"
@@ -22,6 +23,8 @@ export interface RunOptions {
   readonly from?: Cursor.Cursor | undefined
   /** Print a progress line on standard error about once a second. */
   readonly progress?: boolean | undefined
+  /** Wraps the source's chunk stream (the live command meters and stops it on the budget here). */
+  readonly around?: (<E, R>(chunks: Stream.Stream<DecodedChunk, E, R>) => Stream.Stream<DecodedChunk, E, R>) | undefined
 }
 
 export interface RunSummary {
@@ -66,7 +69,8 @@ export const run = Effect.fn("Pipeline.run")(function*(options: RunOptions) {
     )
   })
 
-  const lines = source.stream(options.from).pipe(
+  const chunks = options.around === undefined ? source.stream(options.from) : options.around(source.stream(options.from))
+  const lines = chunks.pipe(
     Stream.mapEffect((chunk) =>
       Effect.gen(function*() {
         const out = engine.apply(chunk)

@@ -2,6 +2,7 @@
  * One L3 (market-by-order) book: resting orders in FIFO queues per price level, levels sorted per side, best bid
  * and ask always current. Add / Cancel / Modify / Clear with Databento's semantics (shared/spec/databento.md §7).
  * Storage is typed-array pools plus an open-addressing u64 order-id index, so applying a record allocates nothing.
+ * Hot-path arguments are int32 halves (ids, prices) so calls pass V8 small integers and never box doubles.
  */
 import { Side } from "../dbn/Constants.js"
 
@@ -58,6 +59,10 @@ export interface OrderView {
 
 const BID = 0
 const ASK = 1
+const TWO_32 = 4294967296
+/** int32 halves of UNDEF_PRICE (i64::MAX). */
+const UNDEF_HI = 0x7fffffff
+const UNDEF_LO = -1
 const NONE = -1
 const EMPTY = -1
 
@@ -136,7 +141,7 @@ class Ladder {
   }
 }
 
-/** Fibonacci hashing of a u64 given as halves; `shift` = 32 − log2(table size). */
+/** Fibonacci hashing of a u64 given as int32 halves; `shift` = 32 − log2(table size). */
 const hashOf = (hi: number, lo: number, shift: number): number =>
   Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> shift
 
@@ -152,8 +157,8 @@ export class Book {
   maybeBad = 0
 
   // Orders (slot-indexed pools; free slots chained through `oNext`).
-  private oHi!: Uint32Array
-  private oLo!: Uint32Array
+  private oHi!: Int32Array
+  private oLo!: Int32Array
   private oSize!: Uint32Array
   private oLevel!: Int32Array
   private oPrev!: Int32Array
@@ -176,8 +181,8 @@ export class Book {
   private asks!: Ladder
 
   // order_id → order slot: linear probing, load ≤ 1/2, backward-shift deletion (no tombstones).
-  private tHi!: Uint32Array
-  private tLo!: Uint32Array
+  private tHi!: Int32Array
+  private tLo!: Int32Array
   private tVal!: Int32Array
   private tShift = 0
   private tMask = 0
@@ -235,21 +240,27 @@ export class Book {
     return l.n === 0 ? 0 : this.lCount[l.level[l.n - 1]!]!
   }
 
-  /** Whether an order id (halves) is resting. */
+  /** Whether an order id is resting (u64 as its high and low 32-bit halves, signed or unsigned). */
   has(idHi: number, idLo: number): boolean {
-    return this.findPos(idHi, idLo) !== EMPTY
+    return this.findPos(idHi | 0, idLo | 0) !== EMPTY
   }
 
   // ---- actions ---------------------------------------------------------------------------------------------
+  // Ids and prices arrive as int32 halves of their 64-bit values (MboBatch orderIdHi/Lo, priceHi/Lo, `| 0`):
+  // the price is rebuilt as a double (1e-9 units, exact below 2^53) only where it is stored or compared.
 
   /**
-   * Add: a new order at the back of its level. `side` is the DBN side byte (`B`/`A`), `price` 1e-9 units.
-   * An id already resting is replaced (DUPLICATE_ADD).
+   * Add: a new order at the back of its level. `side` is the DBN side byte (`B`/`A`); the price is given as the
+   * int32 halves of the i64 (1e-9 units). An id already resting is replaced (DUPLICATE_ADD).
    */
-  add(idHi: number, idLo: number, side: number, price: number, size: number): number {
+  add(idHi: number, idLo: number, side: number, priceHi: number, priceLo: number, size: number): number {
+    idHi |= 0
+    idLo |= 0
+    priceHi |= 0
+    priceLo |= 0
     const s = side === Side.BID ? BID : side === Side.ASK ? ASK : NONE
     if (s === NONE) return Outcome.BAD_SIDE
-    if (!(size > 0) || price !== price) return Outcome.BAD_ORDER
+    if (!(size > 0) || (priceHi === UNDEF_HI && priceLo === UNDEF_LO)) return Outcome.BAD_ORDER
     let pos = this.findPos(idHi, idLo)
     let outcome: number = Outcome.OK
     if (pos !== EMPTY) {
@@ -265,7 +276,7 @@ export class Book {
     this.oHi[o] = idHi
     this.oLo[o] = idLo
     this.oSize[o] = size
-    this.linkBack(o, this.levelFor(s, price))
+    this.linkBack(o, this.levelFor(s, priceHi, priceLo))
     this.tVal[pos] = o
     this.live++
     return outcome
@@ -273,7 +284,7 @@ export class Book {
 
   /** Cancel: removes `size` from the resting order (all of it at 0). The order's own price and side are used. */
   cancel(idHi: number, idLo: number, size: number): number {
-    const pos = this.findPos(idHi, idLo)
+    const pos = this.findPos(idHi | 0, idLo | 0)
     if (pos === EMPTY) return Outcome.UNKNOWN_CANCEL
     const o = this.tVal[pos]!
     const resting = this.oSize[o]!
@@ -287,18 +298,22 @@ export class Book {
   }
 
   /**
-   * Modify: `price` and `size` are the order's new values. Unknown id → Add (UNKNOWN_MODIFY). A price change, or
+   * Modify: price and `size` are the order's new values. Unknown id → Add (UNKNOWN_MODIFY). A price change, or
    * a larger size at the same price, moves the order to the back of its (new) level; a smaller or equal size at
    * the same price keeps its place. The side never changes. Size 0 removes the order.
    */
-  modify(idHi: number, idLo: number, side: number, price: number, size: number): number {
+  modify(idHi: number, idLo: number, side: number, priceHi: number, priceLo: number, size: number): number {
+    idHi |= 0
+    idLo |= 0
+    priceHi |= 0
+    priceLo |= 0
     const pos = this.findPos(idHi, idLo)
     if (pos === EMPTY) {
-      const r = this.add(idHi, idLo, side, price, size)
+      const r = this.add(idHi, idLo, side, priceHi, priceLo, size)
       return r === Outcome.OK ? Outcome.UNKNOWN_MODIFY : r
     }
     const o = this.tVal[pos]!
-    if (price !== price) return Outcome.BAD_ORDER
+    if (priceHi === UNDEF_HI && priceLo === UNDEF_LO) return Outcome.BAD_ORDER
     if (size === 0) {
       this.remove(o, pos)
       return Outcome.OK
@@ -308,10 +323,10 @@ export class Book {
     const given = side === Side.BID ? BID : side === Side.ASK ? ASK : NONE
     const outcome = given === NONE || given === s ? Outcome.OK : Outcome.SIDE_CHANGE
     const old = this.oSize[o]!
-    if (this.lPrice[lv] !== price) {
+    if (this.lPrice[lv] !== priceHi * TWO_32 + (priceLo >>> 0)) {
       this.unlink(o)
       this.oSize[o] = size
-      this.linkBack(o, this.levelFor(s, price))
+      this.linkBack(o, this.levelFor(s, priceHi, priceLo))
     } else if (size > old) {
       this.lSize[lv] += size - old
       this.oSize[o] = size
@@ -367,9 +382,7 @@ export class Book {
 
   /** One resting order, or undefined. */
   order(orderId: bigint): OrderView | undefined {
-    const hi = Number(orderId >> 32n)
-    const lo = Number(orderId & 0xffffffffn)
-    const pos = this.findPos(hi, lo)
+    const pos = this.findPos(Number(BigInt.asIntN(32, orderId >> 32n)), Number(BigInt.asIntN(32, orderId)))
     if (pos === EMPTY) return undefined
     const o = this.tVal[pos]!
     const lv = this.oLevel[o]!
@@ -428,8 +441,8 @@ export class Book {
   // ---- internals -------------------------------------------------------------------------------------------
 
   private allocate(orders: number, levels: number): void {
-    this.oHi = new Uint32Array(orders)
-    this.oLo = new Uint32Array(orders)
+    this.oHi = new Int32Array(orders)
+    this.oLo = new Int32Array(orders)
     this.oSize = new Uint32Array(orders)
     this.oLevel = new Int32Array(orders)
     this.oPrev = new Int32Array(orders)
@@ -448,8 +461,8 @@ export class Book {
     this.bids = new Ladder(levels)
     this.asks = new Ladder(levels)
     const table = orders * 2
-    this.tHi = new Uint32Array(table)
-    this.tLo = new Uint32Array(table)
+    this.tHi = new Int32Array(table)
+    this.tLo = new Int32Array(table)
     this.tVal = new Int32Array(table).fill(EMPTY)
     this.tMask = table - 1
     this.tShift = 32 - Math.log2(table)
@@ -462,8 +475,9 @@ export class Book {
     this.live--
   }
 
-  /** Slot of the level at `price` on side `s`, created (and placed in its ladder) when absent. */
-  private levelFor(s: number, price: number): number {
+  /** Slot of the level at price hi·2^32 + lo (1e-9 units) on side `s`, created (and placed in its ladder) when absent. */
+  private levelFor(s: number, priceHi: number, priceLo: number): number {
+    const price = priceHi * TWO_32 + (priceLo >>> 0)
     const ladder = s === BID ? this.bids : this.asks
     const key = s === BID ? price : -price
     const at = ladder.find(key)
@@ -541,8 +555,8 @@ export class Book {
 
   private growOrders(): void {
     const n = this.oHi.length * 2
-    this.oHi = grownU32(this.oHi, n)
-    this.oLo = grownU32(this.oLo, n)
+    this.oHi = grownI32(this.oHi, n)
+    this.oLo = grownI32(this.oLo, n)
     this.oSize = grownU32(this.oSize, n)
     this.oLevel = grownI32(this.oLevel, n)
     this.oPrev = grownI32(this.oPrev, n)
@@ -622,8 +636,8 @@ export class Book {
     const oldLo = this.tLo
     const oldVal = this.tVal
     const size = oldVal.length * 2
-    this.tHi = new Uint32Array(size)
-    this.tLo = new Uint32Array(size)
+    this.tHi = new Int32Array(size)
+    this.tLo = new Int32Array(size)
     this.tVal = new Int32Array(size).fill(EMPTY)
     this.tMask = size - 1
     this.tShift = 32 - Math.log2(size)
@@ -652,5 +666,9 @@ const grownI32 = (a: Int32Array, n: number): Int32Array => {
   return b
 }
 
-/** An order id from its u32 halves. */
+/** An order id from its 32-bit halves (signed or unsigned). */
 export const idOf = (hi: number, lo: number): bigint => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)
+
+/** The int32 halves of a u64 order id or an i64 price (1e-9 units), as the hot-path methods take them. */
+export const halves = (v: bigint): readonly [number, number] =>
+  [Number(BigInt.asIntN(32, v >> 32n)), Number(BigInt.asIntN(32, v))]

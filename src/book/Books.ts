@@ -98,7 +98,8 @@ export class Books {
 
   /**
    * Applies one MBO record to `book` and returns its `Outcome` (counted here). T, F and N leave the book as it is;
-   * every action takes part in snapshot tracking. `side` is the DBN side byte, `price` 1e-9 units (NaN = UNDEF).
+   * every action takes part in snapshot tracking. `side` is the DBN side byte; ids and prices are the int32 halves
+   * of their 64-bit values (`MboBatch` orderIdHi/Lo and priceHi/Lo, each `| 0`).
    */
   applyRecord(
     book: Book,
@@ -107,45 +108,32 @@ export class Books {
     flags: number,
     idHi: number,
     idLo: number,
-    price: number,
+    priceHi: number,
+    priceLo: number,
     size: number
   ): number {
-    const c = this.counts
-    if ((flags & Flags.SNAPSHOT) !== 0) {
-      c.snapshotRecords++
-      if (!book.inSnapshot) {
-        // A snapshot replaces the book; files that omit the leading R still start from empty.
-        book.inSnapshot = true
-        c.snapshots++
-        if (action !== Action.CLEAR) book.clear()
-      }
-    } else if (book.inSnapshot) {
-      book.inSnapshot = false
-    }
-    if ((flags & Flags.MAYBE_BAD_BOOK) !== 0) {
-      c.maybeBadBook++
-      book.maybeBad++
-    }
-    let outcome: number = Outcome.OK
+    if ((flags & (Flags.SNAPSHOT | Flags.MAYBE_BAD_BOOK)) !== 0 || book.inSnapshot) this.flagged(book, action, flags)
+    let outcome: number
     switch (action) {
       case Action.ADD:
-        c.adds++
-        outcome = book.add(idHi, idLo, side, price, size)
+        this.counts.adds++
+        outcome = book.add(idHi, idLo, side, priceHi, priceLo, size)
         break
       case Action.CANCEL:
-        c.cancels++
+        this.counts.cancels++
         outcome = book.cancel(idHi, idLo, size)
         break
       case Action.MODIFY:
-        c.modifies++
-        outcome = book.modify(idHi, idLo, side, price, size)
+        this.counts.modifies++
+        outcome = book.modify(idHi, idLo, side, priceHi, priceLo, size)
         break
       case Action.CLEAR:
-        c.clears++
+        this.counts.clears++
         book.clear()
-        break
+        return Outcome.OK
+      default:
+        return Outcome.OK
     }
-    if ((flags & Flags.LAST) !== 0 && (flags & Flags.SNAPSHOT) !== 0) book.inSnapshot = false
     if (outcome !== Outcome.OK) this.count(outcome)
     return outcome
   }
@@ -156,12 +144,43 @@ export class Books {
     const action = batch.action
     const side = batch.side
     const flags = batch.flags
-    const hi = batch.orderIdHi
-    const lo = batch.orderIdLo
-    const price = batch.price
+    const idHi = batch.orderIdHi
+    const idLo = batch.orderIdLo
+    const pxHi = batch.priceHi
+    const pxLo = batch.priceLo
     const size = batch.size
     for (let i = from; i < to; i++) {
-      this.applyRecord(this.getOrCreate(ids[i]!), action[i]!, side[i]!, flags[i]!, hi[i]!, lo[i]!, price[i]!, size[i]!)
+      this.applyRecord(
+        this.getOrCreate(ids[i]!),
+        action[i]!,
+        side[i]!,
+        flags[i]!,
+        idHi[i]! | 0,
+        idLo[i]! | 0,
+        pxHi[i]!,
+        pxLo[i]! | 0,
+        size[i]!
+      )
+    }
+  }
+
+  /** Snapshot boundaries and F_MAYBE_BAD_BOOK: only records with those flags, or inside a snapshot, come here. */
+  private flagged(book: Book, action: number, flags: number): void {
+    const c = this.counts
+    if ((flags & Flags.SNAPSHOT) !== 0) {
+      c.snapshotRecords++
+      if (!book.inSnapshot) {
+        // A snapshot replaces the book; files that omit the leading R still start from empty.
+        c.snapshots++
+        if (action !== Action.CLEAR) book.clear()
+      }
+      book.inSnapshot = (flags & Flags.LAST) === 0
+    } else {
+      book.inSnapshot = false
+    }
+    if ((flags & Flags.MAYBE_BAD_BOOK) !== 0) {
+      c.maybeBadBook++
+      book.maybeBad++
     }
   }
 

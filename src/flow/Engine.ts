@@ -204,6 +204,10 @@ export class FlowEngine {
   private lastSlot: Slot | undefined = undefined
   private readonly counters: EngineStats
   private closedOut: Array<PressureWindow> = []
+  /** Event time of the record being applied (see `resolve`), ns halves. */
+  private tHi = 0
+  private tLo = 0
+  private timed = true
   private flaggedOut: Array<FlaggedRecord> = []
 
   constructor(options: EngineOptions = {}) {
@@ -281,19 +285,20 @@ export class FlowEngine {
     const ids = b.instrumentId
     const eHi = b.tsEventHi
     const eLo = b.tsEventLo
-    const rHi = b.tsRecvHi
-    const rLo = b.tsRecvLo
     const action = b.action
     const side = b.side
     const flags = b.flags
     const oHi = b.orderIdHi
     const oLo = b.orderIdLo
-    const price = b.price
+    const pHi = b.priceHi
+    const pLo = b.priceLo
     const size = b.size
     const books = this.books
     const windows = this.windows
     const stats = this.counters
-    const aheadNs = this.aheadNs
+    const flagBook = this.options.flagBookAnomalies
+    let thHi = windows.thresholdHi
+    let thLo = windows.thresholdLo
     let lastId = this.lastId
     let slot = this.lastSlot
     for (let i = from; i < to; i++) {
@@ -302,44 +307,68 @@ export class FlowEngine {
         slot = this.slotFor(id)
         lastId = id
       }
-      const f = flags[i]!
-      let hi = eHi[i]!
-      let lo = eLo[i]!
-      let timed = true
-      if (hi === U32_MAX && lo === U32_MAX) {
-        stats.tsEventFallbacks++
-        hi = rHi[i]!
-        lo = rLo[i]!
-        if (hi === U32_MAX && lo === U32_MAX) {
-          stats.untimedRecords++
-          timed = false
+      // Only a record at or past the next window boundary can close windows, and an undefined ts_event (all ones)
+      // always is, so the ts_recv fallback and the plausibility check run only here and for trades.
+      const hi = eHi[i]!
+      const resolved = hi >= thHi && (hi > thHi || eLo[i]! >= thLo)
+      if (resolved) {
+        this.resolve(b, i, slot)
+        if (this.timed) {
+          this.closed(windows.advance(this.tHi, this.tLo))
+          thHi = windows.thresholdHi
+          thLo = windows.thresholdLo
         }
-      } else if (hi >= rHi[i]! && (f & Flags.BAD_TS_RECV) === 0 && rHi[i] !== U32_MAX) {
-        if ((hi - rHi[i]!) * TWO_32 + (lo - rLo[i]!) > aheadNs) {
-          stats.tsEventAhead++
-          this.flag("TsEventAhead", b, i, slot)
-          hi = rHi[i]!
-          lo = rLo[i]!
-        }
-      }
-      if (timed && (hi > windows.thresholdHi || (hi === windows.thresholdHi && lo >= windows.thresholdLo))) {
-        this.closed(windows.advance(hi, lo))
       }
       if (slot.instrument === undefined) {
         stats.unknownInstrumentRecords++
         if (slot.unknownRecords++ === 0) stats.unknownInstruments++
       }
       const a = action[i]!
-      const outcome = books.applyRecord(slot.book, a, side[i]!, f, oHi[i]!, oLo[i]!, price[i]!, size[i]!)
-      if (outcome !== 0 && this.options.flagBookAnomalies) this.flag(OUTCOME_NAMES[outcome] as FlagReason, b, i, slot)
-      if (a === Action.TRADE) this.trade(slot, b, i, hi, lo, timed, trades)
+      const outcome = books.applyRecord(slot.book, a, side[i]!, flags[i]!, oHi[i]! | 0, oLo[i]! | 0, pHi[i]!, pLo[i]! | 0, size[i]!)
+      if (outcome !== 0 && flagBook) this.flag(OUTCOME_NAMES[outcome] as FlagReason, b, i, slot)
+      if (a === Action.TRADE) this.trade(slot, b, i, trades, resolved)
       else if (a === Action.FILL) stats.fills++
     }
     this.lastId = lastId
     this.lastSlot = slot
   }
 
-  private trade(slot: Slot, b: MboBatch, i: number, hi: number, lo: number, timed: boolean, trades: TradeBatch | undefined): void {
+  /**
+   * The event time of row `i` into `tHi`/`tLo`/`timed`: ts_event, or ts_recv when ts_event is undefined (counted)
+   * or runs ahead of ts_recv by more than the tolerance (counted and flagged).
+   */
+  private resolve(b: MboBatch, i: number, slot: Slot): void {
+    const stats = this.counters
+    let hi = b.tsEventHi[i]!
+    let lo = b.tsEventLo[i]!
+    const rHi = b.tsRecvHi[i]!
+    const rLo = b.tsRecvLo[i]!
+    let timed = true
+    if (hi === U32_MAX && lo === U32_MAX) {
+      stats.tsEventFallbacks++
+      hi = rHi
+      lo = rLo
+      if (hi === U32_MAX && lo === U32_MAX) {
+        stats.untimedRecords++
+        timed = false
+      }
+    } else if (
+      rHi !== U32_MAX && (b.flags[i]! & Flags.BAD_TS_RECV) === 0 && (hi - rHi) * TWO_32 + (lo - rLo) > this.aheadNs
+    ) {
+      stats.tsEventAhead++
+      this.flag("TsEventAhead", b, i, slot)
+      hi = rHi
+      lo = rLo
+    }
+    this.tHi = hi
+    this.tLo = lo
+    this.timed = timed
+  }
+
+  private trade(slot: Slot, b: MboBatch, i: number, trades: TradeBatch | undefined, resolved: boolean): void {
+    if (!resolved) this.resolve(b, i, slot)
+    const hi = this.tHi
+    const lo = this.tLo
     const stats = this.counters
     const px = b.price[i]!
     const sz = b.size[i]!
@@ -393,7 +422,7 @@ export class FlowEngine {
       if (slot.isOption || slot.instrument === undefined) stats.unwindowedOptionTrades++
       return
     }
-    if (!timed) {
+    if (!this.timed) {
       stats.lateTrades++
       stats.lateVolume += sz
       return

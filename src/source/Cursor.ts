@@ -26,6 +26,13 @@ export const decode = (s: string): Cursor | undefined => {
 }
 
 /**
+ * Definitions, mappings and gateway control messages are state, not events: the cursor neither counts nor skips
+ * them (their ts_event is often gateway wall time, far from the market events), and replaying them is harmless.
+ */
+export const isState = (r: DbnRecord): boolean =>
+  r._tag === "definition" || r._tag === "symbolMapping" || r._tag === "system" || r._tag === "error"
+
+/**
  * Advances a cursor over a chunk that was fully processed, in stream order.
  * Assumes ts_event is non-decreasing along the stream (true of one Databento channel replayed by ts_event).
  */
@@ -44,7 +51,12 @@ export const advance = (cursor: Cursor | undefined, chunk: DecodedChunk): Cursor
   const at = chunk.othersAt
   for (let i = 0; i <= mbo.length; i++) {
     while (k < others.length && at[k] === i) {
-      const ts = others[k]!.hd.ts_event
+      const r = others[k]!
+      if (isState(r)) {
+        k++
+        continue
+      }
+      const ts = r.hd.ts_event
       const h = Number(ts >> 32n)
       const l = Number(ts & 0xffffffffn)
       if (h === hi && l === lo) seen++
@@ -114,10 +126,8 @@ export class Skipper {
     for (let i = 0; i <= mbo.length; i++) {
       while (k < others.length && at[k] === i) {
         const r = others[k]!
-        // Metadata-like records (definitions, mappings) are state, not events: replaying them twice is harmless.
         const ts = r.hd.ts_event
-        const isState = r._tag === "definition" || r._tag === "symbolMapping" || r._tag === "system"
-        if (isState || this.keep(Number(ts >> 32n), Number(ts & 0xffffffffn))) {
+        if (isState(r) || this.keep(Number(ts >> 32n), Number(ts & 0xffffffffn))) {
           keptOthers.push(r)
           keptAt.push(kept)
         }

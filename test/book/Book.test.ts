@@ -1,16 +1,19 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Book, Outcome } from "../../src/book/Book.js"
+import { Book, halves, Outcome } from "../../src/book/Book.js"
 
 const px = (points: number): number => Math.round(points * 1e9)
 const hiOf = (id: bigint): number => Number(id >> 32n)
 const loOf = (id: bigint): number => Number(id & 0xffffffffn)
+/** int32 halves of a price in points. */
+const pxHalves = (points: number) => halves(BigInt(px(points)))
 
 /** A Book driven with bigint ids, side letters and prices in points. */
 class TestBook {
   readonly book = new Book(1)
   add(id: bigint | number, side: "B" | "A" | "N", price: number, size: number): number {
     const i = BigInt(id)
-    return this.book.add(hiOf(i), loOf(i), side.charCodeAt(0), px(price), size)
+    const [ph, pl] = pxHalves(price)
+    return this.book.add(hiOf(i), loOf(i), side.charCodeAt(0), ph, pl, size)
   }
   cancel(id: bigint | number, size: number): number {
     const i = BigInt(id)
@@ -18,7 +21,8 @@ class TestBook {
   }
   modify(id: bigint | number, side: "B" | "A" | "N", price: number, size: number): number {
     const i = BigInt(id)
-    return this.book.modify(hiOf(i), loOf(i), side.charCodeAt(0), px(price), size)
+    const [ph, pl] = pxHalves(price)
+    return this.book.modify(hiOf(i), loOf(i), side.charCodeAt(0), ph, pl, size)
   }
   queue(side: "B" | "A", price: number): Array<number> {
     return this.book.queue(side, px(price)).map(Number)
@@ -180,7 +184,7 @@ describe("Book", () => {
     const t = new TestBook()
     assert.strictEqual(t.add(1, "N", 10, 5), Outcome.BAD_SIDE)
     assert.strictEqual(t.add(2, "B", 10, 0), Outcome.BAD_ORDER)
-    assert.strictEqual(t.book.add(0, 3, 0x42, NaN, 5), Outcome.BAD_ORDER)
+    assert.strictEqual(t.book.add(0, 3, 0x42, 0x7fffffff, 0xffffffff, 5), Outcome.BAD_ORDER)
     assert.strictEqual(t.book.orderCount, 0)
     t.check()
   })

@@ -1,17 +1,22 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Book } from "../../src/book/Book.js"
+import { Book, halves } from "../../src/book/Book.js"
 import { classify, Classifier, Dir, directionOf, newTickState, Rule, ruleOf } from "../../src/flow/Direction.js"
 
 const B = 0x42
 const A = 0x41
 const N = 0x4e
 const px = (points: number): number => Math.round(points * 1e9)
+/** Rests an order of `size` at `points` on `side`. */
+const rest = (book: Book, id: number, side: number, points: number, size: number) => {
+  const [ph, pl] = halves(BigInt(px(points)))
+  book.add(0, id, side, ph, pl, size)
+}
 
 /** A book quoting 10.00 bid / 10.50 ask. */
 const quoted = (): Book => {
   const book = new Book(1)
-  book.add(0, 1, B, px(10), 5)
-  book.add(0, 2, A, px(10.5), 5)
+  rest(book, 1, B, 10, 5)
+  rest(book, 2, A, 10.5, 5)
   return book
 }
 
@@ -48,7 +53,7 @@ describe("Direction", () => {
     const state = newTickState()
     assert.deepStrictEqual(decide(N, 10.5, book, state), [Dir.BUY, Rule.QUOTE])
     book.cancel(0, 2, 5)
-    book.add(0, 3, A, px(10.25), 1)
+    rest(book, 3, A, 10.25, 1)
     assert.deepStrictEqual(decide(N, 10.25, book, state), [Dir.BUY, Rule.QUOTE])
   })
 
@@ -93,12 +98,12 @@ describe("Direction", () => {
     assert.deepStrictEqual(decide(N, 10, empty, state), [Dir.UNKNOWN, Rule.NONE])
     assert.deepStrictEqual(decide(N, 10.25, empty, state), [Dir.BUY, Rule.TICK])
     const bidOnly = new Book(1)
-    bidOnly.add(0, 1, B, px(10), 1)
+    rest(bidOnly, 1, B, 10, 1)
     assert.deepStrictEqual(decide(N, 10, bidOnly, state), [Dir.SELL, Rule.QUOTE])
     assert.deepStrictEqual(decide(N, 10.5, bidOnly, state), [Dir.BUY, Rule.TICK])
     const crossed = new Book(1)
-    crossed.add(0, 1, B, px(10.5), 1)
-    crossed.add(0, 2, A, px(10), 1)
+    rest(crossed, 1, B, 10.5, 1)
+    rest(crossed, 2, A, 10, 1)
     assert.deepStrictEqual(decide(N, 10.25, crossed, state), [Dir.SELL, Rule.TICK])
   })
 

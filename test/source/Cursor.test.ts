@@ -43,3 +43,10 @@ describe("Cursor", () => {
     assert.deepStrictEqual(out.othersAt, [0])
   })
 })
+
+describe("Cursor state records", () => {
+  it("ignores definitions and control messages whose ts_event is wall time when advancing", () => {
+    const c = Cursor.advance(undefined, chunkOf([T, T], [1, 2], [[1, system(T + 10_000_000_000n, "Subscription ack")]]))
+    assert.deepStrictEqual(c, { tsEvent: T, seen: 2 })
+  })
+})

@@ -9,7 +9,12 @@ import * as Store from "../../src/store/Store.js"
 import { WindowsRepo } from "../../src/store/WindowsRepo.js"
 import { tempDir, window } from "./support.js"
 
+// Tables of 0001_init plus those later migrations add; every registered migration must be recorded.
 const TABLES = ["checkpoints", "daily_summaries", "flagged_records", "runs", "windows"]
+const LATER_TABLES = ["cost_ledger"]
+
+const registered = Effect.map(Migrations.loader, (ms) =>
+  ms.map(([migration_id, name]) => ({ migration_id, name })).sort((a, b) => a.migration_id - b.migration_id))
 
 const tables = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   sql<{ name: string }>`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
@@ -19,10 +24,13 @@ const migrations = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   sql<{ migration_id: number; name: string }>`SELECT migration_id, name FROM effect_sql_migrations`)
 
 describe("Sql", () => {
-  it.effect("creates every table and records migration 1 in a fresh in-memory database", () =>
+  it.effect("creates every table and records every registered migration in a fresh in-memory database", () =>
     Effect.gen(function*() {
-      assert.deepStrictEqual(yield* tables, TABLES)
-      assert.deepStrictEqual(yield* migrations, [{ migration_id: 1, name: "init" }])
+      const names = yield* tables
+      for (const t of [...TABLES, ...LATER_TABLES]) assert.include(names, t)
+      const expected = yield* registered
+      assert.deepStrictEqual(expected[0], { migration_id: 1, name: "init" })
+      assert.deepStrictEqual(yield* migrations, expected)
     }).pipe(Effect.provide(Sql.layerMemory)))
 
   it.scoped("reopening a migrated file runs no migration again and keeps its rows", () =>
@@ -38,7 +46,7 @@ describe("Sql", () => {
         tables
       ]).pipe(Effect.provide(Store.layer({ filename })))
       assert.deepStrictEqual(ran, [])
-      assert.deepStrictEqual(after, [{ migration_id: 1, name: "init" }])
+      assert.deepStrictEqual(after, yield* registered)
       assert.strictEqual(count, 1)
     }))
 

@@ -230,13 +230,13 @@ describe.skipIf(!fixturesPresent)("DbnDecoder fuzzing", () => {
     assert.isBelow(peakBuffers, 512 << 20)
   })
 
-  it("survives mutated zstd input with Zstd problems only", () => {
+  it("survives 2,000 mutated zstd inputs with Zstd problems only", () => {
     const compressed = allFixtures()
       .filter((f) => f.endsWith(".zst"))
       .map((f) => readFixture(f))
       .filter((b) => b.length < 20_000)
     const r = rng(7)
-    for (let i = 0; i < 4000; i++) {
+    for (let i = 0; i < 2000; i++) {
       const b = pick(r, compressed).slice()
       const kind = i % 3
       if (kind === 0) for (let k = 1 + int(r, 6); k > 0; k--) b[int(r, b.length)]! ^= 1 << int(r, 8)

@@ -1,0 +1,84 @@
+/**
+ * `live`: the gateway stream through the pipeline into SQLite, inside market hours and the data budget,
+ * until SIGINT/SIGTERM (runMain interrupts; the pipeline's finalizer stores the open windows).
+ * `gateway`: the faithful loopback gateway, to see the live mode work without a Databento account.
+ */
+import { DateTime, Effect, Layer, Option, Redacted, Stream } from "effect"
+import type { DecodedChunk } from "../dbn/Batch.js"
+import { Budget } from "../gate/Budget.js"
+import * as MarketHours from "../gate/MarketHours.js"
+import * as LiveConfig from "../live/LiveConfig.js"
+import * as LiveSource from "../live/LiveSource.js"
+import * as Cursor from "../source/Cursor.js"
+import { CheckpointsRepo } from "../store/CheckpointsRepo.js"
+import * as Store from "../store/Store.js"
+import * as FakeGateway from "../testing/FakeGateway.js"
+import * as Pipeline from "./Pipeline.js"
+import { printSummary } from "./Replay.js"
+
+/**
+ * DBN bytes a chunk stands for: 56 per MBO record (+8 with ts_out) plus each other record's own length.
+ * The gateway's control messages (heartbeats, acks) are not in chunks, so this slightly under-counts them.
+ */
+export const bytesOf = (chunk: DecodedChunk): number => {
+  let n = chunk.mbo.length * (chunk.mbo.tsOutHi === undefined ? 56 : 64)
+  for (const r of chunk.others) n += r.hd.length
+  return n
+}
+
+export interface LiveOptions {
+  readonly db: string | undefined
+  readonly ignoreMarketHours: boolean
+}
+
+export const run = (options: LiveOptions) =>
+  Effect.gen(function*() {
+    const base = yield* LiveConfig.config
+    const hours = yield* MarketHours.MarketHours
+    const budget = yield* Budget
+    const checkpoints = yield* CheckpointsRepo
+    // After a crash (kill -9), replay from the open of the session the checkpoint is in: the books are
+    // rebuilt from the same records and every window is recomputed and upserted to the same values.
+    const saved = Option.flatMap(yield* checkpoints.get("live"), (s) => Option.fromNullable(Cursor.decode(s)))
+    let start = base.start
+    if (start === undefined && Option.isSome(saved)) {
+      const at = DateTime.unsafeMake(Number(saved.value.tsEvent / 1_000_000n))
+      const open = Option.match(hours.session(at), {
+        onNone: () => saved.value.tsEvent - 86_400_000_000_000n,
+        onSome: (s) => BigInt(s.open) * 1_000_000n
+      })
+      start = open
+      yield* Effect.logInfo("Resuming after an unclean stop: replaying from the session open").pipe(
+        Effect.annotateLogs({ checkpoint: saved.value.tsEvent.toString(), start: new Date(Number(open / 1_000_000n)).toISOString() })
+      )
+    }
+    const settings = { ...base, start }
+    const pipeline = Pipeline.run({
+      progress: true,
+      around: (chunks) => budget.haltWhenExhausted(chunks.pipe(Stream.tap((c) => budget.record(bytesOf(c)))))
+    }).pipe(
+      Effect.tap(printSummary),
+      Effect.provide(LiveSource.layer.pipe(Layer.provide(Layer.succeed(LiveConfig.LiveConfig, settings))))
+    )
+    yield* hours.gate(budget.gate(pipeline))
+  }).pipe(
+    Effect.provide(Layer.mergeAll(
+      Budget.Default,
+      options.ignoreMarketHours ? MarketHours.layer({ ignore: true }) : MarketHours.MarketHours.Default
+    ).pipe(Layer.provideMerge(options.db === undefined ? Store.layerConfig : Store.layer({ filename: options.db }))))
+  )
+
+export interface GatewayOptions {
+  readonly file: string
+  readonly port: number
+  readonly key: string
+  readonly speed: number
+}
+
+export const gateway = (options: GatewayOptions) =>
+  FakeGateway.runForever({
+    apiKey: Redacted.make(options.key),
+    data: FakeGateway.file(options.file),
+    port: options.port,
+    speed: options.speed
+  })
