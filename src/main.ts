@@ -1,28 +1,25 @@
 /** Entry point (`node dist/main.js`): the command tree on the Node runtime. */
 import { ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Cause, Console, Effect, Layer } from "effect"
+import { Cause, Console, Effect, Layer, Option } from "effect"
 import * as Cli from "./app/Cli.js"
 import * as Logging from "./app/Logging.js"
 
+const messageOf = (e: unknown): string =>
+  typeof e === "object" && e !== null && "message" in e ? String(e.message) : String(e)
+
+/** One clear line per expected failure (usage errors are printed by @effect/cli itself); defects in full. */
+const report = (cause: Cause.Cause<unknown>) => {
+  if (Cause.isInterruptedOnly(cause)) return Effect.void
+  return Option.match(Cause.failureOption(cause), {
+    onNone: () => Console.error(Cause.pretty(cause)),
+    onSome: (e) => ValidationError.isValidationError(e) ? Effect.void : Console.error(`error: ${messageOf(e)}`)
+  })
+}
+
 const program = Cli.run(process.argv).pipe(
-  // One clear line per failure; @effect/cli prints its own usage errors.
-  Effect.tapErrorCause((cause) =>
-    Cause.isInterruptedOnly(cause)
-      ? Effect.void
-      : Cause.failureOption(cause)._tag === "Some"
-      ? (ValidationError.isValidationError(Cause.failureOption(cause).pipe((o) => o._tag === "Some" ? o.value : undefined))
-        ? Effect.void
-        : Console.error(`error: ${messageOf(Cause.squash(cause))}`))
-      : Console.error(Cause.pretty(cause))
-  ),
+  Effect.tapErrorCause(report),
   Effect.provide(Layer.merge(NodeContext.layer, Logging.layer))
 )
 
-function messageOf(e: unknown): string {
-  if (e instanceof Error) return e.message
-  if (typeof e === "object" && e !== null && "message" in e) return String((e as { message: unknown }).message)
-  return String(e)
-}
-
-NodeRuntime.runMain(program, { disableErrorReporting: true })
+NodeRuntime.runMain(program, { disableErrorReporting: true, disablePrettyLogger: true })

@@ -112,7 +112,7 @@ export class Books {
     priceLo: number,
     size: number
   ): number {
-    if ((flags & (Flags.SNAPSHOT | Flags.MAYBE_BAD_BOOK)) !== 0 || book.inSnapshot) this.flagged(book, action, flags)
+    if ((flags & (Flags.SNAPSHOT | Flags.MAYBE_BAD_BOOK)) !== 0 || book.inSnapshot) this.noteFlags(book, action, flags)
     let outcome: number
     switch (action) {
       case Action.ADD:
@@ -164,8 +164,12 @@ export class Books {
     }
   }
 
-  /** Snapshot boundaries and F_MAYBE_BAD_BOOK: only records with those flags, or inside a snapshot, come here. */
-  private flagged(book: Book, action: number, flags: number): void {
+  /**
+   * Snapshot boundaries and F_MAYBE_BAD_BOOK, for a record about to be applied to `book`. `applyRecord` calls it
+   * only for records with F_SNAPSHOT or F_MAYBE_BAD_BOOK, or while the book is inside a snapshot (callers that
+   * inline the action switch must do the same).
+   */
+  noteFlags(book: Book, action: number, flags: number): void {
     const c = this.counts
     if ((flags & Flags.SNAPSHOT) !== 0) {
       c.snapshotRecords++
@@ -184,7 +188,8 @@ export class Books {
     }
   }
 
-  private count(outcome: number): void {
+  /** Counts an anomaly outcome (for callers that inline the action switch). */
+  count(outcome: number): void {
     const c = this.counts
     switch (outcome) {
       case Outcome.DUPLICATE_ADD:

@@ -134,7 +134,10 @@ export class DbnDecoder {
     this.queued += bytes.length
   }
 
-  /** Decodes everything pushed since the last drain. */
+  /**
+   * Decodes everything pushed since the last drain. MBO rows land in one batch allocated for this call (a shared
+   * zero-capacity batch when there are none), so callers may keep it.
+   */
   drain(): DecodedChunk {
     this.batch = this.tsOut ? EMPTY_BATCH_TS_OUT : EMPTY_BATCH
     this.cap = 0

@@ -39,6 +39,12 @@ const S_CHECKSUM = 7
 const EMPTY = new Uint8Array(0)
 const NO_CHUNKS: ReadonlyArray<Uint8Array> = []
 
+/**
+ * Compressed chunks in (split anywhere), decompressed chunks out. Memory: one fzstd window per frame (at most
+ * `maxWindow`) plus the one block fzstd waits to complete (compressed blocks are at most 128 KiB); nothing else is
+ * kept. fzstd streams concatenated frames itself, but it allocates whatever window a frame declares (up to 2 GiB)
+ * and holds a frame shorter than its 18-byte look-ahead until the stream ends, so frames are delimited here.
+ */
 export class ZstdDecompressor {
   private readonly maxWindow: number
   private state = S_MAGIC

@@ -189,6 +189,7 @@ class Slot implements TickState {
 }
 
 const U32_MAX = 0xffffffff
+const SNAPSHOT_OR_BAD = Flags.SNAPSHOT | Flags.MAYBE_BAD_BOOK
 const TWO_32 = 4294967296
 const NO_FLAGS: ReadonlyArray<FlaggedRecord> = []
 const NO_WINDOWS: ReadonlyArray<PressureWindow> = []
@@ -294,6 +295,7 @@ export class FlowEngine {
     const pLo = b.priceLo
     const size = b.size
     const books = this.books
+    const counts = books.counts
     const windows = this.windows
     const stats = this.counters
     const flagBook = this.options.flagBookAnomalies
@@ -323,11 +325,40 @@ export class FlowEngine {
         stats.unknownInstrumentRecords++
         if (slot.unknownRecords++ === 0) stats.unknownInstruments++
       }
+      // Books.applyRecord, inlined: one call less per record on the hottest path.
       const a = action[i]!
-      const outcome = books.applyRecord(slot.book, a, side[i]!, flags[i]!, oHi[i]! | 0, oLo[i]! | 0, pHi[i]!, pLo[i]! | 0, size[i]!)
-      if (outcome !== 0 && flagBook) this.flag(OUTCOME_NAMES[outcome] as FlagReason, b, i, slot)
-      if (a === Action.TRADE) this.trade(slot, b, i, trades, resolved)
-      else if (a === Action.FILL) stats.fills++
+      const f = flags[i]!
+      const book = slot.book
+      if ((f & SNAPSHOT_OR_BAD) !== 0 || book.inSnapshot) books.noteFlags(book, a, f)
+      let outcome = 0
+      switch (a) {
+        case Action.ADD:
+          counts.adds++
+          outcome = book.add(oHi[i]! | 0, oLo[i]! | 0, side[i]!, pHi[i]!, pLo[i]! | 0, size[i]!)
+          break
+        case Action.CANCEL:
+          counts.cancels++
+          outcome = book.cancel(oHi[i]! | 0, oLo[i]! | 0, size[i]!)
+          break
+        case Action.MODIFY:
+          counts.modifies++
+          outcome = book.modify(oHi[i]! | 0, oLo[i]! | 0, side[i]!, pHi[i]!, pLo[i]! | 0, size[i]!)
+          break
+        case Action.CLEAR:
+          counts.clears++
+          book.clear()
+          break
+        case Action.TRADE:
+          this.trade(slot, b, i, trades, resolved)
+          break
+        case Action.FILL:
+          stats.fills++
+          break
+      }
+      if (outcome !== 0) {
+        books.count(outcome)
+        if (flagBook) this.flag(OUTCOME_NAMES[outcome] as FlagReason, b, i, slot)
+      }
     }
     this.lastId = lastId
     this.lastSlot = slot
