@@ -26,8 +26,8 @@ export const config = {
   seed: env("EVAL_SEED", 20261124),
   firstDay: "2026-06-01",
   historyDays: env("EVAL_HISTORY_DAYS", 20),
-  trainDays: env("EVAL_TRAIN_DAYS", 6),
-  testDays: env("EVAL_TEST_DAYS", 6),
+  trainDays: env("EVAL_TRAIN_DAYS", 10),
+  testDays: env("EVAL_TEST_DAYS", 10),
   sim: {
     sessionStart: "09:30",
     sessionMinutes: 390,
@@ -256,6 +256,8 @@ const inputsOf = (s: Signals.WindowSignal, volume: number) =>
     zSize: s.zSize!,
     sweepVolume: s.sweepVolume,
     largeVolume: s.largeVolume,
+    sweepNet: s.sweepNet,
+    largeNet: s.largeNet,
     volume,
     mmBalance: s.mmBalance,
     straddle: s.straddle,
@@ -383,6 +385,21 @@ const main = () => {
   L("- The confidence model (logistic regression on the baseline z-scores and flow features) and both detectors' report " +
     "thresholds are fitted on the training days only; every figure below is on the test days unless marked.")
   L(`- Underlying estimates used: ${Object.entries(methods).map(([m, n]) => `${m} ${n}`).join(", ")} windows.`)
+  L()
+  L("## Method")
+  L()
+  L("- **Underlying**: the underlying future's book mid when it has a two-sided book, else put–call parity on the " +
+    "three pairs of the expiration nearest the money (F ≈ K + C − P from book mids, discount factor taken as 1), " +
+    "re-estimated each time windows close; with neither, the window gets no moneyness and no signal. The simulator " +
+    "publishes no future book, so every estimate here is parity.")
+  L("- **Baselines**: per option type × moneyness bucket (strikes out of the money, rounded, ±8) × New York half hour × " +
+    "tenor (0–2, 3–9, 10+ days), median and MAD of ln((ask+1)/(bid+1)), ln(volume), trade count and average size over " +
+    "the 20 trading days before the day scored (the scored day is never in them). Keys with too little history fall back " +
+    "to the key without the half hour (marked low-sample); with neither, no signal.")
+  L("- **Signal**: direction = side of the larger initiated volume (premium on a tie); bias = direction × call/put; " +
+    "score = ±(max(0, z_volume) + |z_ratio|); confidence = logistic model of the z-scores, sweep and large-print shares " +
+    "(total and net of side), the two-sided balance (min/max of buy and sell volume) and the straddle overlap (the other " +
+    "leg's large-print volume at the same strike); tier = low [0, 0.5), medium [0.5, 0.75), high [0.75, 0.9), critical [0.9, 1].")
   L()
   L("## Results (test days)")
   L()

@@ -1,8 +1,8 @@
 /**
  * One L3 (market-by-order) book: resting orders in FIFO queues per price level, levels sorted per side, best bid
  * and ask always current. Add / Cancel / Modify / Clear with Databento's semantics (shared/spec/databento.md §7).
- * Storage is typed-array pools plus an open-addressing u64 order-id index, so applying a record allocates nothing.
- * Hot-path arguments are int32 halves (ids, prices) so calls pass V8 small integers and never box doubles.
+ * Orders, levels and the u64 order-id index live in typed-array pools of a `BookStore` shared by all the books of a
+ * stream (dense and cache-friendly with thousands of books); applying a record allocates nothing.
  */
 import { Side } from "../dbn/Constants.js"
 
@@ -19,12 +19,13 @@ export const Outcome = {
   OVER_CANCEL: 4,
   /** Add/Modify whose side is not `A` or `B`: ignored. */
   BAD_SIDE: 5,
-  /** Add/Modify with size 0 (Add) or an undefined price: ignored. */
+  /** Add of size 0, or an Add/Modify with an undefined price or a size ≥ 2^31: ignored. */
   BAD_ORDER: 6,
   /** Modify whose side differs from the resting order's: applied, keeping the resting side. */
   SIDE_CHANGE: 7
 } as const
 
+/** Names of the outcomes, indexed by code (also the flagged-record reasons of book anomalies). */
 export const OUTCOME_NAMES = [
   "Ok",
   "DuplicateAdd",
@@ -65,6 +66,203 @@ const UNDEF_HI = 0x7fffffff
 const UNDEF_LO = -1
 const NONE = -1
 const EMPTY = -1
+/** Sizes are kept in int32; anything larger (e.g. UNDEF_ORDER_SIZE) is not a real order. */
+const MAX_SIZE = 0x7fffffff
+
+const INITIAL_ORDERS = 1024
+const INITIAL_LEVELS = 512
+const INITIAL_LADDER = 8
+/** A cleared book whose ladders grew past this many levels gives the memory back. */
+const SHRINK_LADDER_ABOVE = 1024
+
+/** Hash of (book, u64 id as int32 halves); `shift` = 32 − log2(table size). */
+const hashOf = (book: number, hi: number, lo: number, shift: number): number =>
+  Math.imul(lo ^ Math.imul(hi, 0x85ebca6b) ^ Math.imul(book, 0xc2b2ae35), 0x9e3779b1) >>> shift
+
+/**
+ * Storage shared by the books of one stream: an order pool, a level pool (slots reused through free lists) and one
+ * open-addressing index (book, order_id) → order slot with linear probing, load ≤ 1/2 and backward-shift deletion.
+ * Everything is keyed by exact int32 halves, so any u64 order id works (no 2^53 limit). Pools grow by doubling up
+ * to the high-water mark of live orders and levels.
+ */
+export class BookStore {
+  // Orders.
+  oHi = new Int32Array(INITIAL_ORDERS)
+  oLo = new Int32Array(INITIAL_ORDERS)
+  oSize = new Int32Array(INITIAL_ORDERS)
+  oLevel = new Int32Array(INITIAL_ORDERS)
+  oPrev = new Int32Array(INITIAL_ORDERS)
+  oNext = new Int32Array(INITIAL_ORDERS)
+  private oTop = 0
+  private oFree = NONE
+  /** Live orders over all books. */
+  orders = 0
+
+  // Levels.
+  lPrice = new Float64Array(INITIAL_LEVELS)
+  lSize = new Float64Array(INITIAL_LEVELS)
+  lCount = new Int32Array(INITIAL_LEVELS)
+  lHead = new Int32Array(INITIAL_LEVELS)
+  lTail = new Int32Array(INITIAL_LEVELS)
+  lSide = new Uint8Array(INITIAL_LEVELS)
+  private lTop = 0
+  private lFree = NONE
+
+  // Index.
+  tBook = new Int32Array(INITIAL_ORDERS * 2)
+  tHi = new Int32Array(INITIAL_ORDERS * 2)
+  tLo = new Int32Array(INITIAL_ORDERS * 2)
+  tVal = new Int32Array(INITIAL_ORDERS * 2).fill(EMPTY)
+  tMask = INITIAL_ORDERS * 2 - 1
+  tShift = 32 - Math.log2(INITIAL_ORDERS * 2)
+
+  private books = 0
+
+  /** A number for a new book (part of every index key). */
+  register(): number {
+    return this.books++
+  }
+
+  /** Order slots in use and allocated (for memory reports). */
+  get orderCapacity(): number {
+    return this.oHi.length
+  }
+
+  /** Table position of (book, id), or EMPTY. */
+  findPos(book: number, hi: number, lo: number): number {
+    const tv = this.tVal
+    const th = this.tHi
+    const tl = this.tLo
+    const tb = this.tBook
+    const mask = this.tMask
+    let t = hashOf(book, hi, lo, this.tShift)
+    for (;;) {
+      if (tv[t] === EMPTY) return EMPTY
+      if (tl[t] === lo && th[t] === hi && tb[t] === book) return t
+      t = (t + 1) & mask
+    }
+  }
+
+  /** Reserves the entry of an absent (book, id), growing first, and returns its position. */
+  indexInsert(book: number, hi: number, lo: number): number {
+    if ((this.orders + 1) * 2 > this.tMask + 1) this.growIndex()
+    const tv = this.tVal
+    const mask = this.tMask
+    let t = hashOf(book, hi, lo, this.tShift)
+    while (tv[t] !== EMPTY) t = (t + 1) & mask
+    this.tBook[t] = book
+    this.tHi[t] = hi
+    this.tLo[t] = lo
+    return t
+  }
+
+  indexDeleteAt(t: number): void {
+    const tv = this.tVal
+    const th = this.tHi
+    const tl = this.tLo
+    const tb = this.tBook
+    const mask = this.tMask
+    const shift = this.tShift
+    // Backward-shift deletion: pull later entries of the probe run into the hole when their home allows it.
+    let hole = t
+    let j = t
+    for (;;) {
+      j = (j + 1) & mask
+      if (tv[j] === EMPTY) break
+      const home = hashOf(tb[j]!, th[j]!, tl[j]!, shift)
+      const movable = hole <= j ? home <= hole || home > j : home <= hole && home > j
+      if (movable) {
+        tb[hole] = tb[j]!
+        th[hole] = th[j]!
+        tl[hole] = tl[j]!
+        tv[hole] = tv[j]!
+        hole = j
+      }
+    }
+    tv[hole] = EMPTY
+  }
+
+  allocOrder(): number {
+    const f = this.oFree
+    if (f !== NONE) {
+      this.oFree = this.oNext[f]!
+      return f
+    }
+    if (this.oTop === this.oHi.length) this.growOrders()
+    return this.oTop++
+  }
+
+  freeOrder(o: number): void {
+    this.oNext[o] = this.oFree
+    this.oFree = o
+  }
+
+  allocLevel(): number {
+    const f = this.lFree
+    if (f !== NONE) {
+      this.lFree = this.lHead[f]!
+      return f
+    }
+    if (this.lTop === this.lPrice.length) this.growLevels()
+    return this.lTop++
+  }
+
+  freeLevel(lv: number): void {
+    this.lHead[lv] = this.lFree
+    this.lFree = lv
+  }
+
+  private growOrders(): void {
+    const n = this.oHi.length * 2
+    this.oHi = grownI32(this.oHi, n)
+    this.oLo = grownI32(this.oLo, n)
+    this.oSize = grownI32(this.oSize, n)
+    this.oLevel = grownI32(this.oLevel, n)
+    this.oPrev = grownI32(this.oPrev, n)
+    this.oNext = grownI32(this.oNext, n)
+  }
+
+  private growLevels(): void {
+    const n = this.lPrice.length * 2
+    const price = new Float64Array(n)
+    price.set(this.lPrice)
+    this.lPrice = price
+    const size = new Float64Array(n)
+    size.set(this.lSize)
+    this.lSize = size
+    this.lCount = grownI32(this.lCount, n)
+    this.lHead = grownI32(this.lHead, n)
+    this.lTail = grownI32(this.lTail, n)
+    const side = new Uint8Array(n)
+    side.set(this.lSide)
+    this.lSide = side
+  }
+
+  private growIndex(): void {
+    const oldBook = this.tBook
+    const oldHi = this.tHi
+    const oldLo = this.tLo
+    const oldVal = this.tVal
+    const size = oldVal.length * 2
+    const tb = (this.tBook = new Int32Array(size))
+    const th = (this.tHi = new Int32Array(size))
+    const tl = (this.tLo = new Int32Array(size))
+    const tv = (this.tVal = new Int32Array(size).fill(EMPTY))
+    this.tMask = size - 1
+    this.tShift = 32 - Math.log2(size)
+    const mask = this.tMask
+    for (let t = 0; t < oldVal.length; t++) {
+      const v = oldVal[t]!
+      if (v === EMPTY) continue
+      let u = hashOf(oldBook[t]!, oldHi[t]!, oldLo[t]!, this.tShift)
+      while (tv[u] !== EMPTY) u = (u + 1) & mask
+      tb[u] = oldBook[t]!
+      th[u] = oldHi[t]!
+      tl[u] = oldLo[t]!
+      tv[u] = v
+    }
+  }
+}
 
 /** One side's levels: keys ascending with the best level last (bids key on price, asks on −price). */
 class Ladder {
@@ -76,7 +274,7 @@ class Ladder {
     this.level = new Int32Array(capacity)
   }
 
-  /** Index of `key`, or −(insertion point) − 1. Searches from the best end first: most activity is near it. */
+  /** Index of `key`, or −(insertion point) − 1. Looks at the best level first: most activity is near it. */
   find(key: number): number {
     const keys = this.key
     let hi = this.n - 1
@@ -141,54 +339,23 @@ class Ladder {
   }
 }
 
-/** Fibonacci hashing of a u64 given as int32 halves; `shift` = 32 − log2(table size). */
-const hashOf = (hi: number, lo: number, shift: number): number =>
-  Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> shift
-
-const INITIAL_ORDERS = 16
-const INITIAL_LEVELS = 8
-/** A cleared book whose pools grew past this many orders gives the memory back. */
-const SHRINK_ABOVE = 4096
-
 export class Book {
   /** Set by `Books` while a snapshot of this instrument is being applied. */
   inSnapshot = false
   /** Records of this instrument that carried F_MAYBE_BAD_BOOK. */
   maybeBad = 0
 
-  // Orders (slot-indexed pools; free slots chained through `oNext`).
-  private oHi!: Int32Array
-  private oLo!: Int32Array
-  private oSize!: Uint32Array
-  private oLevel!: Int32Array
-  private oPrev!: Int32Array
-  private oNext!: Int32Array
-  private oTop = 0
-  private oFree = NONE
+  private readonly store: BookStore
+  /** This book's number in the store's index keys. */
+  private readonly no: number
   private live = 0
+  private bids = new Ladder(INITIAL_LADDER)
+  private asks = new Ladder(INITIAL_LADDER)
 
-  // Levels (slot-indexed pools; free slots chained through `lHead`).
-  private lPrice!: Float64Array
-  private lSize!: Float64Array
-  private lCount!: Int32Array
-  private lHead!: Int32Array
-  private lTail!: Int32Array
-  private lSide!: Uint8Array
-  private lTop = 0
-  private lFree = NONE
-
-  private bids!: Ladder
-  private asks!: Ladder
-
-  // order_id → order slot: linear probing, load ≤ 1/2, backward-shift deletion (no tombstones).
-  private tHi!: Int32Array
-  private tLo!: Int32Array
-  private tVal!: Int32Array
-  private tShift = 0
-  private tMask = 0
-
-  constructor(readonly instrumentId: number) {
-    this.allocate(INITIAL_ORDERS, INITIAL_LEVELS)
+  /** A book of `instrumentId`, in the given store (shared with other books) or in a store of its own. */
+  constructor(readonly instrumentId: number, store?: BookStore) {
+    this.store = store ?? new BookStore()
+    this.no = this.store.register()
   }
 
   // ---- queries ---------------------------------------------------------------------------------------------
@@ -215,13 +382,13 @@ export class Book {
   /** Total quantity at the best bid; 0 when none. */
   get bestBidSize(): number {
     const l = this.bids
-    return l.n === 0 ? 0 : this.lSize[l.level[l.n - 1]!]!
+    return l.n === 0 ? 0 : this.store.lSize[l.level[l.n - 1]!]!
   }
 
   /** Orders at the best bid; 0 when none. */
   get bestBidCount(): number {
     const l = this.bids
-    return l.n === 0 ? 0 : this.lCount[l.level[l.n - 1]!]!
+    return l.n === 0 ? 0 : this.store.lCount[l.level[l.n - 1]!]!
   }
 
   /** Best ask price, 1e-9 units; NaN when there are no asks. */
@@ -232,22 +399,23 @@ export class Book {
 
   get bestAskSize(): number {
     const l = this.asks
-    return l.n === 0 ? 0 : this.lSize[l.level[l.n - 1]!]!
+    return l.n === 0 ? 0 : this.store.lSize[l.level[l.n - 1]!]!
   }
 
   get bestAskCount(): number {
     const l = this.asks
-    return l.n === 0 ? 0 : this.lCount[l.level[l.n - 1]!]!
+    return l.n === 0 ? 0 : this.store.lCount[l.level[l.n - 1]!]!
   }
 
   /** Whether an order id is resting (u64 as its high and low 32-bit halves, signed or unsigned). */
   has(idHi: number, idLo: number): boolean {
-    return this.findPos(idHi | 0, idLo | 0) !== EMPTY
+    return this.store.findPos(this.no, idHi | 0, idLo | 0) !== EMPTY
   }
 
   // ---- actions ---------------------------------------------------------------------------------------------
-  // Ids and prices arrive as int32 halves of their 64-bit values (MboBatch orderIdHi/Lo, priceHi/Lo, `| 0`):
-  // the price is rebuilt as a double (1e-9 units, exact below 2^53) only where it is stored or compared.
+  // Ids and prices arrive as int32 halves of their 64-bit values (MboBatch orderIdHi/Lo, priceHi/Lo, `| 0`), so
+  // calls pass V8 small integers and never box doubles; the price is rebuilt as a double (1e-9 units, exact below
+  // 2^53) only where it is stored or compared.
 
   /**
    * Add: a new order at the back of its level. `side` is the DBN side byte (`B`/`A`); the price is given as the
@@ -260,37 +428,42 @@ export class Book {
     priceLo |= 0
     const s = side === Side.BID ? BID : side === Side.ASK ? ASK : NONE
     if (s === NONE) return Outcome.BAD_SIDE
-    if (!(size > 0) || (priceHi === UNDEF_HI && priceLo === UNDEF_LO)) return Outcome.BAD_ORDER
-    let pos = this.findPos(idHi, idLo)
+    if (!(size > 0 && size <= MAX_SIZE) || (priceHi === UNDEF_HI && priceLo === UNDEF_LO)) return Outcome.BAD_ORDER
+    const st = this.store
+    let pos = st.findPos(this.no, idHi, idLo)
     let outcome: number = Outcome.OK
     if (pos !== EMPTY) {
-      const old = this.tVal[pos]!
+      const old = st.tVal[pos]!
       this.unlink(old)
-      this.freeOrder(old)
+      st.freeOrder(old)
+      st.orders--
       this.live--
       outcome = Outcome.DUPLICATE_ADD
     } else {
-      pos = this.indexInsert(idHi, idLo)
+      pos = st.indexInsert(this.no, idHi, idLo)
     }
-    const o = this.allocOrder()
-    this.oHi[o] = idHi
-    this.oLo[o] = idLo
-    this.oSize[o] = size
-    this.linkBack(o, this.levelFor(s, priceHi, priceLo))
-    this.tVal[pos] = o
+    const o = st.allocOrder()
+    const lv = this.levelFor(s, priceHi, priceLo)
+    st.oHi[o] = idHi
+    st.oLo[o] = idLo
+    st.oSize[o] = size
+    this.linkBack(o, lv)
+    st.tVal[pos] = o
+    st.orders++
     this.live++
     return outcome
   }
 
   /** Cancel: removes `size` from the resting order (all of it at 0). The order's own price and side are used. */
   cancel(idHi: number, idLo: number, size: number): number {
-    const pos = this.findPos(idHi | 0, idLo | 0)
+    const st = this.store
+    const pos = st.findPos(this.no, idHi | 0, idLo | 0)
     if (pos === EMPTY) return Outcome.UNKNOWN_CANCEL
-    const o = this.tVal[pos]!
-    const resting = this.oSize[o]!
+    const o = st.tVal[pos]!
+    const resting = st.oSize[o]!
     if (size < resting) {
-      this.oSize[o] = resting - size
-      this.lSize[this.oLevel[o]!] -= size
+      st.oSize[o] = resting - size
+      st.lSize[st.oLevel[o]!] -= size
       return Outcome.OK
     }
     this.remove(o, pos)
@@ -307,92 +480,104 @@ export class Book {
     idLo |= 0
     priceHi |= 0
     priceLo |= 0
-    const pos = this.findPos(idHi, idLo)
+    const st = this.store
+    const pos = st.findPos(this.no, idHi, idLo)
     if (pos === EMPTY) {
       const r = this.add(idHi, idLo, side, priceHi, priceLo, size)
       return r === Outcome.OK ? Outcome.UNKNOWN_MODIFY : r
     }
-    const o = this.tVal[pos]!
-    if (priceHi === UNDEF_HI && priceLo === UNDEF_LO) return Outcome.BAD_ORDER
+    const o = st.tVal[pos]!
+    if ((priceHi === UNDEF_HI && priceLo === UNDEF_LO) || size > MAX_SIZE) return Outcome.BAD_ORDER
     if (size === 0) {
       this.remove(o, pos)
       return Outcome.OK
     }
-    const lv = this.oLevel[o]!
-    const s = this.lSide[lv]!
+    const lv = st.oLevel[o]!
+    const s = st.lSide[lv]!
     const given = side === Side.BID ? BID : side === Side.ASK ? ASK : NONE
     const outcome = given === NONE || given === s ? Outcome.OK : Outcome.SIDE_CHANGE
-    const old = this.oSize[o]!
-    if (this.lPrice[lv] !== priceHi * TWO_32 + (priceLo >>> 0)) {
+    const old = st.oSize[o]!
+    if (st.lPrice[lv] !== priceHi * TWO_32 + (priceLo >>> 0)) {
       this.unlink(o)
-      this.oSize[o] = size
+      st.oSize[o] = size
       this.linkBack(o, this.levelFor(s, priceHi, priceLo))
     } else if (size > old) {
-      this.lSize[lv] += size - old
-      this.oSize[o] = size
-      if (this.lTail[lv] !== o) {
+      st.lSize[lv] += size - old
+      st.oSize[o] = size
+      if (st.lTail[lv] !== o) {
         this.detach(o, lv)
         this.append(o, lv)
       }
     } else {
-      this.lSize[lv] -= old - size
-      this.oSize[o] = size
+      st.lSize[lv] -= old - size
+      st.oSize[o] = size
     }
     return outcome
   }
 
-  /** Clear: removes every order. */
+  /** Clear: removes every order (their slots go back to the store). */
   clear(): void {
-    if (this.oHi.length > SHRINK_ABOVE) {
-      this.allocate(INITIAL_ORDERS, INITIAL_LEVELS)
-      return
+    const st = this.store
+    for (const ladder of [this.bids, this.asks]) {
+      for (let j = 0; j < ladder.n; j++) {
+        const lv = ladder.level[j]!
+        let o = st.lHead[lv]!
+        while (o !== NONE) {
+          const next = st.oNext[o]!
+          st.indexDeleteAt(st.findPos(this.no, st.oHi[o]!, st.oLo[o]!))
+          st.freeOrder(o)
+          o = next
+        }
+        st.freeLevel(lv)
+      }
+      ladder.n = 0
     }
-    this.oTop = 0
-    this.oFree = NONE
+    st.orders -= this.live
     this.live = 0
-    this.lTop = 0
-    this.lFree = NONE
-    this.bids.n = 0
-    this.asks.n = 0
-    this.tVal.fill(EMPTY)
+    if (this.bids.key.length > SHRINK_LADDER_ABOVE) this.bids = new Ladder(INITIAL_LADDER)
+    if (this.asks.key.length > SHRINK_LADDER_ABOVE) this.asks = new Ladder(INITIAL_LADDER)
   }
 
   // ---- inspection (tests, reports; allocates) -------------------------------------------------------------
 
   /** Levels of one side, best first. */
   levels(side: "B" | "A", limit = Infinity): Array<LevelView> {
+    const st = this.store
     const l = side === "B" ? this.bids : this.asks
     const out: Array<LevelView> = []
     for (let j = l.n - 1; j >= 0 && out.length < limit; j--) {
       const lv = l.level[j]!
-      out.push({ price: this.lPrice[lv]!, size: this.lSize[lv]!, count: this.lCount[lv]! })
+      out.push({ price: st.lPrice[lv]!, size: st.lSize[lv]!, count: st.lCount[lv]! })
     }
     return out
   }
 
-  /** Order ids queued at one price of one side, first in priority first. */
+  /** Order ids queued at one price (1e-9 units) of one side, first in priority first. */
   queue(side: "B" | "A", price: number): Array<bigint> {
+    const st = this.store
     const l = side === "B" ? this.bids : this.asks
     const at = l.find(side === "B" ? price : -price)
     const out: Array<bigint> = []
     if (at < 0) return out
-    for (let o = this.lHead[l.level[at]!]!; o !== NONE; o = this.oNext[o]!) out.push(idOf(this.oHi[o]!, this.oLo[o]!))
+    for (let o = st.lHead[l.level[at]!]!; o !== NONE; o = st.oNext[o]!) out.push(idOf(st.oHi[o]!, st.oLo[o]!))
     return out
   }
 
   /** One resting order, or undefined. */
   order(orderId: bigint): OrderView | undefined {
-    const pos = this.findPos(Number(BigInt.asIntN(32, orderId >> 32n)), Number(BigInt.asIntN(32, orderId)))
+    const st = this.store
+    const [hi, lo] = halves(orderId)
+    const pos = st.findPos(this.no, hi, lo)
     if (pos === EMPTY) return undefined
-    const o = this.tVal[pos]!
-    const lv = this.oLevel[o]!
+    const o = st.tVal[pos]!
+    const lv = st.oLevel[o]!
     let position = 0
-    for (let p = this.oPrev[o]!; p !== NONE; p = this.oPrev[p]!) position++
+    for (let p = st.oPrev[o]!; p !== NONE; p = st.oPrev[p]!) position++
     return {
       orderId,
-      side: this.lSide[lv] === BID ? "B" : "A",
-      price: this.lPrice[lv]!,
-      size: this.oSize[o]!,
+      side: st.lSide[lv] === BID ? "B" : "A",
+      price: st.lPrice[lv]!,
+      size: st.oSize[o]!,
       queuePosition: position
     }
   }
@@ -402,76 +587,53 @@ export class Book {
    * index ↔ orders, no empty level, positive sizes) and describes each violation; empty when consistent.
    */
   checkInvariants(): Array<string> {
+    const st = this.store
     const problems: Array<string> = []
     let orders = 0
     for (const [l, s, name] of [[this.bids, BID, "bid"], [this.asks, ASK, "ask"]] as const) {
       for (let j = 0; j < l.n; j++) {
         const lv = l.level[j]!
         if (j > 0 && !(l.key[j - 1]! < l.key[j]!)) problems.push(`${name} ladder not strictly sorted at ${j}`)
-        const price = this.lPrice[lv]!
+        const price = st.lPrice[lv]!
         if ((s === BID ? price : -price) !== l.key[j]) problems.push(`${name} level ${price} key mismatch`)
-        if (this.lSide[lv] !== s) problems.push(`${name} level ${price} has the wrong side`)
+        if (st.lSide[lv] !== s) problems.push(`${name} level ${price} has the wrong side`)
         let size = 0
         let count = 0
         let prev = NONE
-        for (let o = this.lHead[lv]!; o !== NONE; o = this.oNext[o]!) {
-          if (this.oPrev[o] !== prev) problems.push(`broken queue link at ${name} ${price}`)
-          if (this.oLevel[o] !== lv) problems.push(`order in ${name} ${price} points at another level`)
-          if (!(this.oSize[o]! > 0)) problems.push(`order with size ${this.oSize[o]} at ${name} ${price}`)
-          if (this.tVal[this.findPos(this.oHi[o]!, this.oLo[o]!)] !== o) problems.push(`order at ${name} ${price} not indexed`)
-          size += this.oSize[o]!
+        for (let o = st.lHead[lv]!; o !== NONE; o = st.oNext[o]!) {
+          if (st.oPrev[o] !== prev) problems.push(`broken queue link at ${name} ${price}`)
+          if (st.oLevel[o] !== lv) problems.push(`order in ${name} ${price} points at another level`)
+          if (!(st.oSize[o]! > 0)) problems.push(`order with size ${st.oSize[o]} at ${name} ${price}`)
+          if (st.tVal[st.findPos(this.no, st.oHi[o]!, st.oLo[o]!)] !== o) {
+            problems.push(`order at ${name} ${price} not indexed`)
+          }
+          size += st.oSize[o]!
           count++
           prev = o
           if (count > this.live) break
         }
-        if (this.lTail[lv] !== prev) problems.push(`${name} ${price} tail mismatch`)
+        if (st.lTail[lv] !== prev) problems.push(`${name} ${price} tail mismatch`)
         if (count === 0) problems.push(`empty ${name} level ${price}`)
-        if (count !== this.lCount[lv]) problems.push(`${name} ${price} count ${this.lCount[lv]} != ${count}`)
-        if (size !== this.lSize[lv]) problems.push(`${name} ${price} size ${this.lSize[lv]} != ${size}`)
+        if (count !== st.lCount[lv]) problems.push(`${name} ${price} count ${st.lCount[lv]} != ${count}`)
+        if (size !== st.lSize[lv]) problems.push(`${name} ${price} size ${st.lSize[lv]} != ${size}`)
         orders += count
       }
     }
     if (orders !== this.live) problems.push(`order count ${this.live} != ${orders} queued`)
     let indexed = 0
-    for (let t = 0; t <= this.tMask; t++) if (this.tVal[t] !== EMPTY) indexed++
+    for (let t = 0; t <= st.tMask; t++) if (st.tVal[t] !== EMPTY && st.tBook[t] === this.no) indexed++
     if (indexed !== this.live) problems.push(`index holds ${indexed} ids for ${this.live} orders`)
     return problems
   }
 
   // ---- internals -------------------------------------------------------------------------------------------
 
-  private allocate(orders: number, levels: number): void {
-    this.oHi = new Int32Array(orders)
-    this.oLo = new Int32Array(orders)
-    this.oSize = new Uint32Array(orders)
-    this.oLevel = new Int32Array(orders)
-    this.oPrev = new Int32Array(orders)
-    this.oNext = new Int32Array(orders)
-    this.oTop = 0
-    this.oFree = NONE
-    this.live = 0
-    this.lPrice = new Float64Array(levels)
-    this.lSize = new Float64Array(levels)
-    this.lCount = new Int32Array(levels)
-    this.lHead = new Int32Array(levels)
-    this.lTail = new Int32Array(levels)
-    this.lSide = new Uint8Array(levels)
-    this.lTop = 0
-    this.lFree = NONE
-    this.bids = new Ladder(levels)
-    this.asks = new Ladder(levels)
-    const table = orders * 2
-    this.tHi = new Int32Array(table)
-    this.tLo = new Int32Array(table)
-    this.tVal = new Int32Array(table).fill(EMPTY)
-    this.tMask = table - 1
-    this.tShift = 32 - Math.log2(table)
-  }
-
   private remove(o: number, pos: number): void {
+    const st = this.store
     this.unlink(o)
-    this.freeOrder(o)
-    this.indexDeleteAt(pos)
+    st.freeOrder(o)
+    st.indexDeleteAt(pos)
+    st.orders--
     this.live--
   }
 
@@ -482,182 +644,60 @@ export class Book {
     const key = s === BID ? price : -price
     const at = ladder.find(key)
     if (at >= 0) return ladder.level[at]!
-    let lv = this.lFree
-    if (lv !== NONE) this.lFree = this.lHead[lv]!
-    else {
-      if (this.lTop === this.lPrice.length) this.growLevels()
-      lv = this.lTop++
-    }
-    this.lPrice[lv] = price
-    this.lSize[lv] = 0
-    this.lCount[lv] = 0
-    this.lHead[lv] = NONE
-    this.lTail[lv] = NONE
-    this.lSide[lv] = s
+    const st = this.store
+    const lv = st.allocLevel()
+    st.lPrice[lv] = price
+    st.lSize[lv] = 0
+    st.lCount[lv] = 0
+    st.lHead[lv] = NONE
+    st.lTail[lv] = NONE
+    st.lSide[lv] = s
     ladder.insert(-at - 1, key, lv)
     return lv
   }
 
   private linkBack(o: number, lv: number): void {
-    this.oLevel[o] = lv
-    this.lSize[lv] += this.oSize[o]!
-    this.lCount[lv]++
+    const st = this.store
+    st.oLevel[o] = lv
+    st.lSize[lv] += st.oSize[o]!
+    st.lCount[lv]++
     this.append(o, lv)
   }
 
   private append(o: number, lv: number): void {
-    const tail = this.lTail[lv]!
-    this.oPrev[o] = tail
-    this.oNext[o] = NONE
-    if (tail === NONE) this.lHead[lv] = o
-    else this.oNext[tail] = o
-    this.lTail[lv] = o
+    const st = this.store
+    const tail = st.lTail[lv]!
+    st.oPrev[o] = tail
+    st.oNext[o] = NONE
+    if (tail === NONE) st.lHead[lv] = o
+    else st.oNext[tail] = o
+    st.lTail[lv] = o
   }
 
   private detach(o: number, lv: number): void {
-    const prev = this.oPrev[o]!
-    const next = this.oNext[o]!
-    if (prev === NONE) this.lHead[lv] = next
-    else this.oNext[prev] = next
-    if (next === NONE) this.lTail[lv] = prev
-    else this.oPrev[next] = prev
+    const st = this.store
+    const prev = st.oPrev[o]!
+    const next = st.oNext[o]!
+    if (prev === NONE) st.lHead[lv] = next
+    else st.oNext[prev] = next
+    if (next === NONE) st.lTail[lv] = prev
+    else st.oPrev[next] = prev
   }
 
   /** Takes an order out of its level (and the level out of its ladder when it empties). */
   private unlink(o: number): void {
-    const lv = this.oLevel[o]!
+    const st = this.store
+    const lv = st.oLevel[o]!
     this.detach(o, lv)
-    this.lSize[lv] -= this.oSize[o]!
-    if (--this.lCount[lv] === 0) {
-      const s = this.lSide[lv]!
+    st.lSize[lv] -= st.oSize[o]!
+    if (--st.lCount[lv] === 0) {
+      const s = st.lSide[lv]!
       const ladder = s === BID ? this.bids : this.asks
-      const price = this.lPrice[lv]!
+      const price = st.lPrice[lv]!
       ladder.removeAt(ladder.find(s === BID ? price : -price))
-      this.lHead[lv] = this.lFree
-      this.lFree = lv
+      st.freeLevel(lv)
     }
   }
-
-  private allocOrder(): number {
-    const f = this.oFree
-    if (f !== NONE) {
-      this.oFree = this.oNext[f]!
-      return f
-    }
-    if (this.oTop === this.oHi.length) this.growOrders()
-    return this.oTop++
-  }
-
-  private freeOrder(o: number): void {
-    this.oNext[o] = this.oFree
-    this.oFree = o
-  }
-
-  private growOrders(): void {
-    const n = this.oHi.length * 2
-    this.oHi = grownI32(this.oHi, n)
-    this.oLo = grownI32(this.oLo, n)
-    this.oSize = grownU32(this.oSize, n)
-    this.oLevel = grownI32(this.oLevel, n)
-    this.oPrev = grownI32(this.oPrev, n)
-    this.oNext = grownI32(this.oNext, n)
-  }
-
-  private growLevels(): void {
-    const n = this.lPrice.length * 2
-    const price = new Float64Array(n)
-    price.set(this.lPrice)
-    this.lPrice = price
-    const size = new Float64Array(n)
-    size.set(this.lSize)
-    this.lSize = size
-    this.lCount = grownI32(this.lCount, n)
-    this.lHead = grownI32(this.lHead, n)
-    this.lTail = grownI32(this.lTail, n)
-    const side = new Uint8Array(n)
-    side.set(this.lSide)
-    this.lSide = side
-  }
-
-  // ---- order-id index --------------------------------------------------------------------------------------
-
-  /** Table position of an order id, or EMPTY. */
-  private findPos(hi: number, lo: number): number {
-    const tv = this.tVal
-    const th = this.tHi
-    const tl = this.tLo
-    const mask = this.tMask
-    let t = hashOf(hi, lo, this.tShift)
-    for (;;) {
-      if (tv[t] === EMPTY) return EMPTY
-      if (tl[t] === lo && th[t] === hi) return t
-      t = (t + 1) & mask
-    }
-  }
-
-  /** Reserves the entry of an id known to be absent (growing first) and returns its position. */
-  private indexInsert(hi: number, lo: number): number {
-    if ((this.live + 1) * 2 > this.tMask + 1) this.growIndex()
-    const tv = this.tVal
-    const mask = this.tMask
-    let t = hashOf(hi, lo, this.tShift)
-    while (tv[t] !== EMPTY) t = (t + 1) & mask
-    this.tHi[t] = hi
-    this.tLo[t] = lo
-    return t
-  }
-
-  private indexDeleteAt(t: number): void {
-    const tv = this.tVal
-    const th = this.tHi
-    const tl = this.tLo
-    const mask = this.tMask
-    const shift = this.tShift
-    // Backward-shift deletion: pull later entries of the probe run into the hole when their home allows it.
-    let hole = t
-    let j = t
-    for (;;) {
-      j = (j + 1) & mask
-      if (tv[j] === EMPTY) break
-      const home = hashOf(th[j]!, tl[j]!, shift)
-      const movable = hole <= j ? home <= hole || home > j : home <= hole && home > j
-      if (movable) {
-        th[hole] = th[j]!
-        tl[hole] = tl[j]!
-        tv[hole] = tv[j]!
-        hole = j
-      }
-    }
-    tv[hole] = EMPTY
-  }
-
-  private growIndex(): void {
-    const oldHi = this.tHi
-    const oldLo = this.tLo
-    const oldVal = this.tVal
-    const size = oldVal.length * 2
-    this.tHi = new Int32Array(size)
-    this.tLo = new Int32Array(size)
-    this.tVal = new Int32Array(size).fill(EMPTY)
-    this.tMask = size - 1
-    this.tShift = 32 - Math.log2(size)
-    const mask = this.tMask
-    for (let t = 0; t < oldVal.length; t++) {
-      const v = oldVal[t]!
-      if (v === EMPTY) continue
-      let u = hashOf(oldHi[t]!, oldLo[t]!, this.tShift)
-      while (this.tVal[u] !== EMPTY) u = (u + 1) & mask
-      this.tHi[u] = oldHi[t]!
-      this.tLo[u] = oldLo[t]!
-      this.tVal[u] = v
-    }
-  }
-}
-
-const grownU32 = (a: Uint32Array, n: number): Uint32Array => {
-  const b = new Uint32Array(n)
-  b.set(a)
-  return b
 }
 
 const grownI32 = (a: Int32Array, n: number): Int32Array => {

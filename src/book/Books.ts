@@ -5,7 +5,7 @@
  */
 import { Action, Flags } from "../dbn/Constants.js"
 import type { MboBatch } from "../dbn/Batch.js"
-import { Book, Outcome } from "./Book.js"
+import { Book, BookStore, Outcome } from "./Book.js"
 
 /** Counters over every book. Anomalies never throw: each is counted and the book stays consistent. */
 export interface BookCounts {
@@ -55,6 +55,8 @@ export const emptyCounts = (): BookCounts => ({
 
 export class Books {
   private readonly byId = new Map<number, Book>()
+  /** Orders, levels and the order-id index of every book here. */
+  readonly store = new BookStore()
   private lastId = -1
   private last: Book | undefined = undefined
   readonly counts: BookCounts = emptyCounts()
@@ -67,7 +69,7 @@ export class Books {
     if (instrumentId === this.lastId && this.last !== undefined) return this.last
     let book = this.byId.get(instrumentId)
     if (book === undefined) {
-      book = new Book(instrumentId)
+      book = new Book(instrumentId, this.store)
       this.byId.set(instrumentId, book)
     }
     this.lastId = instrumentId
@@ -75,9 +77,12 @@ export class Books {
     return book
   }
 
-  /** Forgets an instrument's book (after a definition delete). */
+  /** Forgets an instrument's book (after a definition delete), returning its orders' memory to the store. */
   delete(instrumentId: number): boolean {
     if (instrumentId === this.lastId) this.last = undefined
+    const book = this.byId.get(instrumentId)
+    if (book === undefined) return false
+    book.clear()
     return this.byId.delete(instrumentId)
   }
 
@@ -91,9 +96,7 @@ export class Books {
 
   /** Resting orders over all books. */
   get orderCount(): number {
-    let n = 0
-    for (const b of this.byId.values()) n += b.orderCount
-    return n
+    return this.store.orders
   }
 
   /**

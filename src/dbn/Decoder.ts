@@ -79,6 +79,8 @@ export class DbnDecoder {
   private later = 0
   private dead: DbnProblem | undefined = undefined
   private md: Metadata | undefined = undefined
+  /** A batch handed back by `recycle`, refilled instead of allocating when it is big enough. */
+  private spare: MboBatch | undefined = undefined
 
   // Per drain.
   private batch: MboBatch = EMPTY_BATCH
@@ -173,6 +175,16 @@ export class DbnDecoder {
       problems: this.problems.length === 0 ? NO_PROBLEMS : this.problems
     }
     return out
+  }
+
+  /**
+   * Optional: hands back a batch from an earlier drain that the caller has finished with, so a later drain can
+   * refill it instead of allocating (rows past `length` then hold stale values). Never recycle a batch that is
+   * still referenced downstream.
+   */
+  recycle(batch: MboBatch): void {
+    if (batch === EMPTY_BATCH || batch === EMPTY_BATCH_TS_OUT) return
+    if (this.spare === undefined || batch.sequence.length > this.spare.sequence.length) this.spare = batch
   }
 
   /**
@@ -410,8 +422,16 @@ export class DbnDecoder {
   private grow(rows: number, bytesHere: number): MboBatch {
     const old = this.batch
     const room = Math.floor((bytesHere + this.later) / Layout.Mbo.size)
-    const cap = Math.max(rows + room, this.cap * 2, 1)
-    const b = allocMboBatch(cap, this.tsOut)
+    let cap = Math.max(rows + room, this.cap * 2, 1)
+    const spare = this.spare
+    let b: MboBatch
+    if (spare !== undefined && spare.sequence.length >= cap && (spare.tsOutHi !== undefined) === this.tsOut) {
+      this.spare = undefined
+      b = spare
+      cap = spare.sequence.length
+    } else {
+      b = allocMboBatch(cap, this.tsOut)
+    }
     if (rows > 0) copyRows(old, b, rows)
     b.length = rows
     this.batch = b

@@ -132,8 +132,11 @@ export interface EngineStats {
   /** Trades whose window had closed before they arrived (not in any window). */
   lateTrades: number
   lateVolume: number
-  /** Trades of options not windowed: unknown instrument, or no strike/expiration. */
-  unwindowedOptionTrades: number
+  /**
+   * Trades in no window because their instrument is unknown (no definition) or is an option without a strike or
+   * expiration. Futures and spreads, which never get windows, are not counted here.
+   */
+  unwindowedTrades: number
   /** Records whose ts_event was undefined and ts_recv was used (a warning count). */
   tsEventFallbacks: number
   /** Records whose ts_event ran ahead of ts_recv by more than the tolerance (ts_recv used). */
@@ -164,7 +167,7 @@ const newStats = (book: BookCounts): EngineStats => ({
   windowsClosed: 0,
   lateTrades: 0,
   lateVolume: 0,
-  unwindowedOptionTrades: 0,
+  unwindowedTrades: 0,
   tsEventFallbacks: 0,
   tsEventAhead: 0,
   untimedRecords: 0
@@ -450,7 +453,7 @@ export class FlowEngine {
     if (sz > slot.maxTradeVol) this.flag("SizeOverMax", b, i, slot)
     if (dir === Dir.UNKNOWN && this.options.flagUndecided) this.flag("UndecidedDirection", b, i, slot)
     if (slot.keyId < 0) {
-      if (slot.isOption || slot.instrument === undefined) stats.unwindowedOptionTrades++
+      if (slot.isOption || slot.instrument === undefined) stats.unwindowedTrades++
       return
     }
     if (!this.timed) {
@@ -576,7 +579,7 @@ export class FlowEngine {
   private detail(reason: FlagReason, b: MboBatch, i: number, slot: Slot): string {
     const px = b.price[i]!
     const book = slot.book
-    const symbol = slot.instrument?.rawSymbol ?? this.instruments.symbolOf(b.instrumentId[i]!) ?? "?"
+    const symbol = slot.instrument?.rawSymbol ?? this.instruments.symbolOf(b.instrumentId[i]!) ?? `#${b.instrumentId[i]}`
     const what = `${symbol} ${String.fromCharCode(b.action[i]!)} side ${String.fromCharCode(b.side[i]!)}`
     switch (reason) {
       case "PriceOutsideBand":
@@ -587,10 +590,12 @@ export class FlowEngine {
         return `${what} size ${b.size[i]} > max ${slot.maxTradeVol}`
       case "BadTradePrice":
         return `${what} price ${points(px)}`
-      case "UndecidedDirection":
-        return `${what} price ${points(px)}, bid ${points(book.bestBidPrice)} / ask ${
-          points(book.bestAskPrice)
-        }, no previous trade`
+      case "UndecidedDirection": {
+        const bid = book.bestBidPrice
+        const ask = book.bestAskPrice
+        const state = bid !== bid || ask !== ask ? "a side empty" : bid >= ask ? "book crossed or locked" : "inside"
+        return `${what} price ${points(px)}, bid ${points(bid)} / ask ${points(ask)} (${state}), no earlier decided trade`
+      }
       case "LateTrade":
         return `${what} window ${new Date(windowIndexOf(b.tsEventHi[i]!, b.tsEventLo[i]!) * 300_000).toISOString()} already closed`
       case "TsEventAhead":

@@ -19,7 +19,7 @@ export interface InstrumentInfo {
 }
 
 export interface FeatureOptions {
-  /** An aggressive event of at least this many contracts is a large print (default 50). */
+  /** An aggressive event of at least this many contracts is a large print (default 25). */
   readonly largeSize?: number
 }
 
@@ -29,9 +29,13 @@ export interface FlowFeatures {
   readonly sweeps: number
   /** Contracts traded by those events. */
   readonly sweepVolume: number
+  /** Buyer- minus seller-initiated sweep volume. */
+  readonly sweepNet: number
   /** Aggressive events of at least `largeSize` contracts. */
   readonly largePrints: number
   readonly largeVolume: number
+  /** Buyer- minus seller-initiated large-print volume. */
+  readonly largeNet: number
   /** Σ price (points) × size × multiplier of buyer- / seller-initiated trades, currency units. */
   readonly buyPremium: number
   readonly sellPremium: number
@@ -40,8 +44,10 @@ export interface FlowFeatures {
 export const emptyFeatures: FlowFeatures = {
   sweeps: 0,
   sweepVolume: 0,
+  sweepNet: 0,
   largePrints: 0,
   largeVolume: 0,
+  largeNet: 0,
   buyPremium: 0,
   sellPremium: 0
 }
@@ -49,8 +55,10 @@ export const emptyFeatures: FlowFeatures = {
 class Acc {
   sweeps = 0
   sweepVolume = 0
+  sweepNet = 0
   largePrints = 0
   largeVolume = 0
+  largeNet = 0
   buyPremium = 0
   sellPremium = 0
 }
@@ -75,7 +83,7 @@ export class Features {
   private evAcc: Acc | undefined = undefined
 
   constructor(private readonly lookup: (instrumentId: number) => InstrumentInfo | undefined, options: FeatureOptions = {}) {
-    this.largeSize = options.largeSize ?? 50
+    this.largeSize = options.largeSize ?? 25
   }
 
   /** Adds one chunk's classified trades. */
@@ -93,6 +101,8 @@ export class Features {
         continue
       }
       const acc = this.accFor(windowIndexOf(hi, lo), id)
+      const side = t.side[i]!
+      const sign = side === Dir.BUY ? 1 : side === Dir.SELL ? -1 : 0
       if (id === this.evId && hi === this.evHi && lo === this.evLo && seq === this.evSeq && acc === this.evAcc) {
         if (px !== this.evPrice) {
           this.evPrice = px
@@ -100,15 +110,23 @@ export class Features {
           if (++this.evLevels === 2) {
             acc.sweeps++
             acc.sweepVolume += this.evVolume
+            acc.sweepNet += sign * this.evVolume
           }
         }
-        if (this.evLevels >= 2) acc.sweepVolume += size
+        if (this.evLevels >= 2) {
+          acc.sweepVolume += size
+          acc.sweepNet += sign * size
+        }
         const before = this.evVolume
         this.evVolume += size
         if (before < this.largeSize && this.evVolume >= this.largeSize) {
           acc.largePrints++
           acc.largeVolume += this.evVolume
-        } else if (before >= this.largeSize) acc.largeVolume += size
+          acc.largeNet += sign * this.evVolume
+        } else if (before >= this.largeSize) {
+          acc.largeVolume += size
+          acc.largeNet += sign * size
+        }
       } else {
         this.evId = id
         this.evHi = hi
@@ -121,11 +139,11 @@ export class Features {
         if (size >= this.largeSize) {
           acc.largePrints++
           acc.largeVolume += size
+          acc.largeNet += sign * size
         }
       }
       if (px === px) {
         const premium = (px / PRICE_SCALE) * size * info.multiplier
-        const side = t.side[i]!
         if (side === Dir.BUY) acc.buyPremium += premium
         else if (side === Dir.SELL) acc.sellPremium += premium
       }
@@ -147,8 +165,10 @@ export class Features {
       else {
         out.sweeps += a.sweeps
         out.sweepVolume += a.sweepVolume
+        out.sweepNet += a.sweepNet
         out.largePrints += a.largePrints
         out.largeVolume += a.largeVolume
+        out.largeNet += a.largeNet
         out.buyPremium += a.buyPremium
         out.sellPremium += a.sellPremium
       }

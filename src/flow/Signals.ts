@@ -77,21 +77,23 @@ export interface Model {
 
 export const MODEL_INPUTS = [
   "intercept",
-  "zVolume+",
-  "|zRatio|",
-  "zTrades+",
-  "zSize+",
-  "sweepShare",
-  "largeShare",
+  "zVolume (≥ 0)",
+  "abs zRatio",
+  "zTrades (≥ 0)",
+  "zSize (≥ 0)",
+  "sweep share",
+  "large share",
+  "abs net sweep share",
+  "abs net large share",
   "mmBalance",
   "straddle",
   "lowSample"
 ] as const
 
-/** Fitted by `npm run eval` on its training days (see EVALUATION.md); replace with the weights it prints. */
+/** Fitted by `npm run eval` on its training days (seed 20261124, see EVALUATION.md); refit when features change. */
 export const defaultModel: Model = {
   inputs: MODEL_INPUTS,
-  weights: [-6, 0.5, 0.6, 0.2, 0.5, 1.5, 3, -2, -3, -0.5]
+  weights: [-7.743, 0.803, 0.570, -0.014, 0.217, 0.715, -0.888, 2.686, 2.236, -1.830, -7.553, 0]
 }
 
 /** The model inputs of a scored window. */
@@ -102,6 +104,8 @@ export const modelInputs = (s: {
   readonly zSize: number
   readonly sweepVolume: number
   readonly largeVolume: number
+  readonly sweepNet: number
+  readonly largeNet: number
   readonly volume: number
   readonly mmBalance: number
   readonly straddle: number
@@ -116,6 +120,8 @@ export const modelInputs = (s: {
     Math.min(10, Math.max(0, s.zSize)),
     Math.min(1, s.sweepVolume / v),
     Math.min(1, s.largeVolume / v),
+    Math.min(1, Math.abs(s.sweepNet) / v),
+    Math.min(1, Math.abs(s.largeNet) / v),
     s.mmBalance,
     s.straddle,
     s.lowSample ? 1 : 0
@@ -128,6 +134,8 @@ export const predict = (model: Model, x: ReadonlyArray<number>): number => {
   return 1 / (1 + Math.exp(-z))
 }
 
+export const DEFAULT_REPORT_THRESHOLD = 0.33
+
 export interface SignalOptions {
   /** Strikes either side of the underlying that count as near the money (default 6). */
   readonly band?: number
@@ -137,7 +145,7 @@ export interface SignalOptions {
   readonly minDays?: number
   /** Trading days of history (default 20). */
   readonly baselineDays?: number
-  /** Confidence at which an active window is reported (default 0.5). */
+  /** Confidence at which an active window is reported (default 0.33: chosen by `npm run eval` on its training days). */
   readonly reportThreshold?: number
   /** Large-print size, contracts (default 25). */
   readonly largeSize?: number
@@ -179,7 +187,7 @@ export class SignalEngine {
     this.minSamples = options.minSamples ?? 30
     this.minDays = options.minDays ?? 5
     this.baselineDays = options.baselineDays ?? 20
-    this.threshold = options.reportThreshold ?? 0.5
+    this.threshold = options.reportThreshold ?? DEFAULT_REPORT_THRESHOLD
     this.model = options.model ?? defaultModel
     this.largeSize = options.largeSize ?? 25
     this.features = new Features(() => undefined)
@@ -322,6 +330,8 @@ export class SignalEngine {
           zSize,
           sweepVolume: f.sweepVolume,
           largeVolume: f.largeVolume,
+          sweepNet: f.sweepNet,
+          largeNet: f.largeNet,
           volume,
           mmBalance,
           straddle,

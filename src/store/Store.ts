@@ -3,10 +3,12 @@
  * `layer({ filename })`, `layerConfig` (IFD_DB, default ./ifd.sqlite) or `layerMemory` (tests).
  */
 import { Layer } from "effect"
+import { BaselinesRepo } from "./BaselinesRepo.js"
 import { CheckpointsRepo } from "./CheckpointsRepo.js"
 import { FlaggedRepo } from "./FlaggedRepo.js"
 import { Retention } from "./Retention.js"
 import { RunsRepo } from "./RunsRepo.js"
+import { SignalsRepo } from "./SignalsRepo.js"
 import * as Sql from "./Sql.js"
 import { WindowsRepo } from "./WindowsRepo.js"
 
@@ -16,7 +18,9 @@ export const layerRepos = Layer.mergeAll(
   FlaggedRepo.Default,
   RunsRepo.Default,
   CheckpointsRepo.Default,
-  Retention.Default
+  Retention.Default,
+  SignalsRepo.Default,
+  BaselinesRepo.Default
 )
 
 export const layer = (options: Sql.Options) => layerRepos.pipe(Layer.provideMerge(Sql.layer(options)))

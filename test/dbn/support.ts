@@ -72,8 +72,16 @@ export const flatten = (chunk: DecodedChunk, out: Array<AnyRecord>): void => {
   }
 }
 
-/** Decodes `bytes` pushed in pieces ending at `cuts` (ascending offsets), draining after every piece. */
-export const decodeSplit = (bytes: Uint8Array, cuts: ReadonlyArray<number>, options: DecoderOptions = {}): Decoded => {
+/**
+ * Decodes `bytes` pushed in pieces ending at `cuts` (ascending offsets), draining after every piece; with
+ * `recycle`, every batch is handed back to the decoder once its rows have been read.
+ */
+export const decodeSplit = (
+  bytes: Uint8Array,
+  cuts: ReadonlyArray<number>,
+  options: DecoderOptions = {},
+  recycle = false
+): Decoded => {
   const d = new DbnDecoder(options)
   const records: Array<AnyRecord> = []
   const problems: Array<DbnProblem> = []
@@ -91,6 +99,7 @@ export const decodeSplit = (bytes: Uint8Array, cuts: ReadonlyArray<number>, opti
     chunks++
     if (out.metadata !== undefined) metadata = out.metadata
     flatten(out, records)
+    if (recycle) d.recycle(out.mbo)
     unknown += out.skippedUnknown
     malformed += out.skippedMalformed
     problems.push(...out.problems)

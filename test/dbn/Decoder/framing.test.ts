@@ -104,6 +104,12 @@ describe.skipIf(!fixturesPresent)("DbnDecoder framing over every fixture", () =>
           assert.strictEqual(split.finish, undefined)
         }
       })
+
+      it("decodes identically when every batch is recycled into the next drain", () => {
+        const bytes = dbnBytes(file)
+        const recycled = decodeSplit(bytes, randomCuts(bytes.length, 5, 20_000), options, true)
+        assert.deepStrictEqual(recycled.records, decodeWhole(bytes, options).records)
+      })
     })
   }
 })

@@ -1,0 +1,220 @@
+/**
+ * Measured windows and their signals in `signals`: batched idempotent upserts (with the latency from the closing
+ * record's arrival to the write), the observations the baseline job learns from, and paged reads for exports.
+ */
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Chunk, Clock, Effect, Option, Stream } from "effect"
+import type { Observation } from "../flow/Baselines.js"
+import type { WindowSignal } from "../flow/Signals.js"
+import { mapSql, mapSqlStream, type StoreError } from "./StoreError.js"
+
+/** One row of `signals`, as bound by `sql.insert`. */
+export type SignalRow = {
+  readonly window_start: number
+  readonly expiration: string
+  readonly strike: number
+  readonly option_type: "C" | "P"
+  readonly day: string
+  readonly underlying: number | null
+  readonly underlying_method: "future" | "parity" | null
+  readonly otm: number | null
+  readonly baseline_key: string | null
+  readonly active: number
+  readonly buy_volume: number
+  readonly sell_volume: number
+  readonly unknown_volume: number
+  readonly trades: number
+  readonly avg_size: number
+  readonly log_ratio: number
+  readonly call_put_premium_ratio: number | null
+  readonly mm_balance: number
+  readonly straddle: number
+  readonly sweeps: number
+  readonly sweep_volume: number
+  readonly sweep_net: number
+  readonly large_prints: number
+  readonly large_volume: number
+  readonly large_net: number
+  readonly buy_premium: number
+  readonly sell_premium: number
+  readonly baseline_n: number
+  readonly low_sample: number
+  readonly z_volume: number | null
+  readonly z_ratio: number | null
+  readonly z_trades: number | null
+  readonly z_size: number | null
+  readonly direction: "BUY" | "SELL" | null
+  readonly bias: "BULLISH" | "BEARISH" | null
+  readonly score: number | null
+  readonly confidence: number | null
+  readonly tier: "low" | "medium" | "high" | "critical" | null
+  readonly reported: number
+  /** ms from the arrival of the chunk that closed the window to the write (null when not measured). */
+  readonly latency_ms: number | null
+  /** Wall time of the write, ms since epoch. */
+  readonly stored_at: number
+}
+
+const COLUMNS = 41
+/** 500 rows × 41 columns = 20 500 variables, under SQLite's 32 766. */
+export const ROWS_PER_STATEMENT = 500
+if (ROWS_PER_STATEMENT * COLUMNS > 32_766) throw new Error("ROWS_PER_STATEMENT exceeds SQLite's variable limit")
+export const PAGE_SIZE = 5_000
+
+export const toRow = (s: WindowSignal, latencyMs: number | null, storedAt: number): SignalRow => ({
+  window_start: s.windowStart,
+  expiration: s.expiration,
+  strike: s.strike,
+  option_type: s.optionType,
+  day: s.day,
+  underlying: s.underlying,
+  underlying_method: s.underlyingMethod,
+  otm: s.otm,
+  baseline_key: s.key,
+  active: s.active ? 1 : 0,
+  buy_volume: s.buyVolume,
+  sell_volume: s.sellVolume,
+  unknown_volume: s.unknownVolume,
+  trades: s.trades,
+  avg_size: s.avgSize,
+  log_ratio: s.logRatio,
+  call_put_premium_ratio: s.callPutPremiumRatio,
+  mm_balance: s.mmBalance,
+  straddle: s.straddle,
+  sweeps: s.sweeps,
+  sweep_volume: s.sweepVolume,
+  sweep_net: s.sweepNet,
+  large_prints: s.largePrints,
+  large_volume: s.largeVolume,
+  large_net: s.largeNet,
+  buy_premium: s.buyPremium,
+  sell_premium: s.sellPremium,
+  baseline_n: s.baselineN,
+  low_sample: s.lowSample ? 1 : 0,
+  z_volume: s.zVolume,
+  z_ratio: s.zRatio,
+  z_trades: s.zTrades,
+  z_size: s.zSize,
+  direction: s.direction,
+  bias: s.bias,
+  score: s.score,
+  confidence: s.confidence,
+  tier: s.tier,
+  reported: s.reported ? 1 : 0,
+  latency_ms: latencyMs,
+  stored_at: storedAt
+})
+
+export class SignalsRepo extends Effect.Service<SignalsRepo>()("ifd/store/SignalsRepo", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+
+    const upsertStatement = (rows: ReadonlyArray<SignalRow>) =>
+      sql`INSERT OR REPLACE INTO signals ${sql.insert(rows)}`.raw as Effect.Effect<{ readonly changes: number }, SqlError>
+
+    /**
+     * Stores the signals of closed windows in one transaction (a re-run replaces them). With `receivedAt` (wall ms
+     * when the chunk holding the closing record arrived), each row records the latency up to this write.
+     */
+    const insert = Effect.fn("SignalsRepo.insert")(
+      function*(signals: ReadonlyArray<WindowSignal>, receivedAt?: number) {
+        if (signals.length === 0) return 0
+        const now = yield* Clock.currentTimeMillis
+        const latency = receivedAt === undefined ? null : Math.max(0, now - receivedAt)
+        const rows = signals.map((s) => toRow(s, latency, now))
+        return yield* sql.withTransaction(Effect.gen(function*() {
+          let changed = 0
+          for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+            changed += (yield* upsertStatement(rows.slice(i, i + ROWS_PER_STATEMENT))).changes
+          }
+          return changed
+        }))
+      },
+      mapSql("SignalsRepo.insert")
+    )
+
+    /** Trading days with stored windows, oldest first. */
+    const days = Effect.fn("SignalsRepo.days")(
+      function*() {
+        const rows = yield* sql<{ day: string }>`SELECT DISTINCT day FROM signals ORDER BY day`
+        return rows.map((r) => r.day)
+      },
+      mapSql("SignalsRepo.days")
+    )
+
+    /** What the windows of the given trading days contribute to the baselines (windows with a baseline key). */
+    const observations = Effect.fn("SignalsRepo.observations")(
+      function*(days: ReadonlyArray<string>) {
+        if (days.length === 0) return [] as Array<Observation>
+        const rows = yield* sql<{
+          day: string
+          baseline_key: string
+          log_ratio: number
+          volume: number
+          trades: number
+          avg_size: number
+        }>`SELECT day, baseline_key, log_ratio, buy_volume + sell_volume + unknown_volume AS volume, trades, avg_size
+          FROM signals WHERE ${sql.in("day", days)} AND baseline_key IS NOT NULL
+          AND buy_volume + sell_volume + unknown_volume > 0`
+        return rows.map((r): Observation => ({
+          day: r.day,
+          key: r.baseline_key,
+          logRatio: r.log_ratio,
+          logVolume: Math.log(r.volume),
+          trades: r.trades,
+          avgSize: r.avg_size
+        }))
+      },
+      mapSql("SignalsRepo.observations")
+    )
+
+    /** Latency of stored signals, ms: count, median and maximum (nulls when none was measured). */
+    const latency = Effect.fn("SignalsRepo.latency")(
+      function*() {
+        const rows = yield* sql<{ latency_ms: number }>`SELECT latency_ms FROM signals
+          WHERE latency_ms IS NOT NULL ORDER BY latency_ms`
+        const xs = rows.map((r) => r.latency_ms)
+        return {
+          count: xs.length,
+          median: xs.length === 0 ? null : xs[xs.length >> 1]!,
+          max: xs.length === 0 ? null : xs[xs.length - 1]!
+        }
+      },
+      mapSql("SignalsRepo.latency")
+    )
+
+    const page = (reportedOnly: boolean, after: SignalRow | undefined) =>
+      sql<SignalRow>`SELECT * FROM signals WHERE ${
+        sql.and([
+          ...(reportedOnly ? [sql`reported = 1`] : []),
+          ...(after === undefined ? [] : [
+            sql`(window_start, expiration, strike, option_type)
+              > (${after.window_start}, ${after.expiration}, ${after.strike}, ${after.option_type})`
+          ])
+        ])
+      } ORDER BY window_start, expiration, strike, option_type LIMIT ${PAGE_SIZE}`
+
+    /** Stored rows in time order, page by page (reported signals only unless `all`). */
+    const stream = (options: { readonly all?: boolean } = {}): Stream.Stream<SignalRow, StoreError> =>
+      Stream.paginateChunkEffect(undefined as SignalRow | undefined, (after) =>
+        page(options.all !== true, after).pipe(
+          Effect.map((rows) => [
+            Chunk.unsafeFromArray(rows),
+            rows.length < PAGE_SIZE ? Option.none() : Option.some(rows[rows.length - 1]!)
+          ] as const)
+        )).pipe(mapSqlStream("SignalsRepo.stream"))
+
+    const count = Effect.fn("SignalsRepo.count")(
+      function*(reportedOnly = false) {
+        const rows = reportedOnly
+          ? yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM signals WHERE reported = 1`
+          : yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM signals`
+        return rows[0]?.n ?? 0
+      },
+      mapSql("SignalsRepo.count")
+    )
+
+    return { insert, days, observations, latency, stream, count } as const
+  })
+}) {}

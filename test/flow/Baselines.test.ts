@@ -1,0 +1,45 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Baselines from "../../src/flow/Baselines.js"
+
+const obs = (day: string, logVolume: number, key = "C|+1|10:00|0-2d"): Baselines.Observation => ({
+  day,
+  key,
+  logRatio: 0,
+  logVolume,
+  trades: 1,
+  avgSize: 1
+})
+
+describe("Baselines", () => {
+  it("computes median and MAD, unmoved by one outlier", () => {
+    assert.deepStrictEqual(Baselines.robust([1, 2, 3, 4, 1000]), { median: 3, mad: 1 })
+  })
+
+  it("builds a day's baseline from the N trading days before it, never from the day itself", () => {
+    const h = new Baselines.History()
+    const days = ["2026-06-01", "2026-06-02", "2026-06-03", "2026-06-04", "2026-06-05"]
+    days.forEach((d, i) => h.add(obs(d, i)))
+    h.add(obs("2026-06-08", 99))
+    const t = h.tableFor("2026-06-08", 3)
+    assert.deepStrictEqual(t.from, ["2026-06-03", "2026-06-04", "2026-06-05"])
+    const s = t.stats.get("C|+1|10:00|0-2d")!
+    assert.strictEqual(s.n, 3)
+    assert.strictEqual(s.logVolume.median, 3)
+    // the coarse key pools the time of day
+    assert.strictEqual(t.stats.get("C|+1|*|0-2d")!.n, 3)
+  })
+
+  it("keys windows by New York half hour, across the daylight-saving change", () => {
+    // 10:00 New York is 14:00 UTC in summer and 15:00 UTC in winter
+    assert.strictEqual(Baselines.keyOf("P", -2, Date.parse("2026-07-01T14:05:00Z"), "3-9d"), "P|-2|10:00|3-9d")
+    assert.strictEqual(Baselines.keyOf("P", -2, Date.parse("2026-12-01T15:05:00Z"), "3-9d"), "P|-2|10:00|3-9d")
+    assert.strictEqual(Baselines.newYork(Date.parse("2026-12-01T03:00:00Z")).day, "2026-11-30")
+  })
+
+  it("buckets tenor by days to expiration", () => {
+    const t = Date.parse("2026-11-18T15:00:00Z")
+    assert.strictEqual(Baselines.tenorOf(t, "2026-11-18"), "0-2d")
+    assert.strictEqual(Baselines.tenorOf(t, "2026-11-25"), "3-9d")
+    assert.strictEqual(Baselines.tenorOf(t, "2026-12-18"), "10d+")
+  })
+})
