@@ -7,6 +7,7 @@ import * as DbnDump from "./DbnDump.js"
 import * as Export from "./Export.js"
 import * as Live from "./Live.js"
 import * as Replay from "./Replay.js"
+import * as Signals from "./Signals.js"
 
 const db = Options.file("db").pipe(
   Options.withDescription("SQLite database file (default ./ifd.sqlite, or IFD_DB)"),
@@ -83,10 +84,29 @@ const exportWindows = Command.make(
     Export.windows({ db: Option.getOrUndefined(o.db), byStrike: Option.isSome(o.by), format: o.format })
 ).pipe(Command.withDescription("Export stored pressure windows"))
 
+const exportSignals = Command.make(
+  "signals",
+  {
+    db,
+    format,
+    all: Options.boolean("all").pipe(Options.withDescription("Every measured window, not only reported signals"))
+  },
+  (o) => Signals.exportSignals({ db: Option.getOrUndefined(o.db), format: o.format, all: o.all })
+).pipe(Command.withDescription("Export stored signals (direction, confidence, tier, score, features)"))
+
 const exportCommand = Command.make("export").pipe(
   Command.withDescription("Export stored data"),
-  Command.withSubcommands([exportWindows])
+  Command.withSubcommands([exportWindows, exportSignals])
 )
+
+const baseline = Command.make(
+  "baseline",
+  {
+    db,
+    days: Options.integer("days").pipe(Options.withDescription("Trading days of history"), Options.withDefault(20))
+  },
+  (o) => Signals.baseline({ db: Option.getOrUndefined(o.db), days: o.days })
+).pipe(Command.withDescription("Recompute the next trading day's baselines from stored windows"))
 
 const prune = Command.make(
   "prune",
@@ -152,7 +172,7 @@ const gateway = Command.make(
 
 export const root = Command.make("ifd-stream").pipe(
   Command.withDescription("Institutional flow detector for CME NQ options"),
-  Command.withSubcommands([replay, live, gateway, sim, dbn, exportCommand, prune])
+  Command.withSubcommands([replay, live, gateway, sim, baseline, dbn, exportCommand, prune])
 )
 
 export const run = Command.run(root, { name: "ifd-stream", version: "0.1.0" })

@@ -6,6 +6,9 @@ import { NodeSink } from "@effect/platform-node"
 import { Clock, Console, Effect, Exit, Stream } from "effect"
 import * as fs from "node:fs"
 import type { DecodedChunk } from "../dbn/Batch.js"
+import { SignalEngine, type WindowSignal } from "../flow/Signals.js"
+import { SignalsRepo } from "../store/SignalsRepo.js"
+import * as AppSignals from "./Signals.js"
 import { FlowEngine, type EngineStats } from "../flow/Engine.js"
 import type { PressureWindow } from "../flow/PressureWindow.js"
 import * as Cursor from "../source/Cursor.js"
@@ -24,6 +27,8 @@ export interface RunOptions {
   /** Print a progress line on standard error about once a second. */
   readonly progress?: boolean | undefined
   /** Wraps the source's chunk stream (the live command meters and stops it on the budget here). */
+  /** Called with each batch of reported signals as soon as their windows close (the signal stream). */
+  readonly onSignals?: ((signals: ReadonlyArray<WindowSignal>) => Effect.Effect<void>) | undefined
   readonly around?: (<E, R>(chunks: Stream.Stream<DecodedChunk, E, R>) => Stream.Stream<DecodedChunk, E, R>) | undefined
 }
 
@@ -31,6 +36,7 @@ export interface RunSummary {
   readonly source: string
   readonly stats: EngineStats
   readonly windows: number
+  readonly signalsReported: number
   readonly elapsedMs: number
   readonly recordsPerSecond: number
   readonly cursor: Cursor.Cursor | undefined
@@ -42,7 +48,12 @@ export const run = Effect.fn("Pipeline.run")(function*(options: RunOptions) {
   const flaggedRepo = yield* FlaggedRepo
   const runs = yield* RunsRepo
   const checkpoints = yield* CheckpointsRepo
-  const engine = new FlowEngine({ collectTrades: options.tradesOut !== undefined })
+  const signalsRepo = yield* SignalsRepo
+  // The flow features (sweeps, large prints, premium) are computed from the classified trades, so they are always kept.
+  const engine = new FlowEngine({ collectTrades: true })
+  const signalEngine = new SignalEngine()
+  yield* AppSignals.prime(signalEngine, 20)
+  let signalsReported = 0
   const runId = yield* runs.start(source.name)
   const started = yield* Clock.currentTimeMillis
   let windows = 0
@@ -54,6 +65,27 @@ export const run = Effect.fn("Pipeline.run")(function*(options: RunOptions) {
       yield* windowsRepo.upsert(closed)
       windows += closed.length
       if (cursor !== undefined) yield* checkpoints.put(source.name, Cursor.encode(cursor))
+    })
+
+  /** Stores a closed window's signals (with the latency from its closing chunk's arrival) and announces reported ones. */
+  const publish = (signals: ReadonlyArray<WindowSignal>, receivedAt: number | undefined) =>
+    signals.length === 0 ? Effect.void : Effect.gen(function*() {
+      yield* signalsRepo.insert(signals, receivedAt)
+      for (const s of signals) {
+        if (!s.reported) continue
+        signalsReported++
+        yield* Effect.logInfo("signal").pipe(Effect.annotateLogs({
+          window: new Date(s.windowStart).toISOString(),
+          expiration: s.expiration,
+          strike: s.strike,
+          type: s.optionType,
+          direction: s.direction,
+          bias: s.bias,
+          confidence: s.confidence?.toFixed(2),
+          tier: s.tier
+        }))
+      }
+      if (options.onSignals !== undefined) yield* options.onSignals(signals.filter((s) => s.reported))
     })
 
   const progress = Effect.gen(function*() {
@@ -73,12 +105,15 @@ export const run = Effect.fn("Pipeline.run")(function*(options: RunOptions) {
   const lines = chunks.pipe(
     Stream.mapEffect((chunk) =>
       Effect.gen(function*() {
+        const receivedAt = yield* Clock.currentTimeMillis
         const out = engine.apply(chunk)
+        const signals = signalEngine.apply(out, engine)
         cursor = Cursor.advance(cursor, chunk)
         yield* persist(out.closed)
+        yield* publish(signals, receivedAt)
         if (out.flagged.length > 0) yield* flaggedRepo.insert(out.flagged, runId)
         yield* progress
-        return out.trades === undefined ? "" : TradesOut.toLines(out.trades)
+        return out.trades === undefined || options.tradesOut === undefined ? "" : TradesOut.toLines(out.trades)
       })
     )
   )
@@ -96,12 +131,15 @@ export const run = Effect.fn("Pipeline.run")(function*(options: RunOptions) {
   // Whatever ends the run (end of data, a corrupt file, SIGINT), the windows still open are stored.
   const finish = (status: "done" | "failed" | "interrupted") =>
     Effect.gen(function*() {
-      yield* persist(engine.flush())
+      const rest = engine.flush()
+      yield* persist(rest)
+      yield* publish(signalEngine.flush(rest, engine), undefined)
       const elapsedMs = (yield* Clock.currentTimeMillis) - started
       const summary: RunSummary = {
         source: source.name,
         stats: engine.stats,
         windows,
+        signalsReported,
         elapsedMs,
         recordsPerSecond: engine.stats.records / Math.max(1e-3, elapsedMs / 1000),
         cursor

@@ -52,6 +52,7 @@ export const printSummary = (s: Pipeline.RunSummary) => {
       fmt(st.tradesByRule.quote)
     }, tick ${fmt(st.tradesByRule.tick)}, none ${fmt(st.tradesByRule.none)}`,
     `windows        ${fmt(s.windows)} stored`,
+    `signals        ${fmt(s.signalsReported)} reported`,
     `flagged        ${fmt(st.flagged)} records for review`,
     `unknown instr. ${fmt(st.unknownInstrumentRecords)} records`,
     `elapsed        ${(s.elapsedMs / 1000).toFixed(2)} s (${(s.recordsPerSecond / 1e6).toFixed(2)} M records/s)`,

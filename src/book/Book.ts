@@ -329,6 +329,30 @@ class Ladder {
     this.n = n
   }
 
+  /**
+   * Moves the entry at `from` to insertion point `to` (computed with the entry still in place) under a new key
+   * that keeps the ladder sorted there.
+   */
+  move(from: number, to: number, key: number): void {
+    const keys = this.key
+    const levels = this.level
+    const level = levels[from]!
+    if (to > from) {
+      to--
+      for (let j = from; j < to; j++) {
+        keys[j] = keys[j + 1]!
+        levels[j] = levels[j + 1]!
+      }
+    } else {
+      for (let j = from; j > to; j--) {
+        keys[j] = keys[j - 1]!
+        levels[j] = levels[j - 1]!
+      }
+    }
+    keys[to] = key
+    levels[to] = level
+  }
+
   private grow(): void {
     const key = new Float64Array(this.key.length * 2)
     key.set(this.key)
@@ -497,7 +521,23 @@ export class Book {
     const given = side === Side.BID ? BID : side === Side.ASK ? ASK : NONE
     const outcome = given === NONE || given === s ? Outcome.OK : Outcome.SIDE_CHANGE
     const old = st.oSize[o]!
-    if (st.lPrice[lv] !== priceHi * TWO_32 + (priceLo >>> 0)) {
+    const price = priceHi * TWO_32 + (priceLo >>> 0)
+    const was = st.lPrice[lv]!
+    if (was !== price) {
+      if (st.lCount[lv] === 1) {
+        // A lone order re-quoted to a price with no level yet (the common market-maker move): the level itself
+        // moves, one ladder shift instead of a removal and an insertion.
+        const ladder = s === BID ? this.bids : this.asks
+        const key = s === BID ? price : -price
+        const to = ladder.find(key)
+        if (to < 0) {
+          ladder.move(ladder.find(s === BID ? was : -was), -to - 1, key)
+          st.lPrice[lv] = price
+          st.lSize[lv] = size
+          st.oSize[o] = size
+          return outcome
+        }
+      }
       this.unlink(o)
       st.oSize[o] = size
       this.linkBack(o, this.levelFor(s, priceHi, priceLo))
@@ -700,7 +740,7 @@ export class Book {
   }
 }
 
-const grownI32 = (a: Int32Array, n: number): Int32Array => {
+const grownI32 = (a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> => {
   const b = new Int32Array(n)
   b.set(a)
   return b

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { spawnSync } from "node:child_process"
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -10,20 +10,28 @@ import { makeTempDir } from "../support/TempDir.js"
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const main = path.join(root, "dist/main.js")
 
-const cli = (args: ReadonlyArray<string>, input?: Uint8Array) => {
-  const r = spawnSync(process.execPath, [main, ...args], { input, encoding: "utf8", maxBuffer: 1 << 28 })
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
-}
+/** Runs the CLI in a child process without blocking this worker's event loop (vitest's RPC needs it). */
+const cli = (args: ReadonlyArray<string>, input?: Uint8Array) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [main, ...args], { stdio: ["pipe", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d))
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d))
+    child.on("error", reject)
+    child.on("close", (code) => resolve({ code, stdout, stderr }))
+    child.stdin.end(input)
+  })
 
 describe("command line", () => {
-  it("lists every command in --help", () => {
-    const r = cli(["--help"])
+  it("lists every command in --help", async () => {
+    const r = await cli(["--help"])
     assert.strictEqual(r.code, 0)
     for (const c of ["replay", "sim", "dbn", "export", "prune"]) assert.include(r.stdout, c)
   })
 
-  it.skipIf(!fixturesPresent)("dumps a v3 MBO file as dbn-style JSON lines with the metadata first", () => {
-    const r = cli(["dbn", "dump", "--json", "--metadata", fixture("dbn/test_data.mbo.v3.dbn.zst")])
+  it.skipIf(!fixturesPresent)("dumps a v3 MBO file as dbn-style JSON lines with the metadata first", async () => {
+    const r = await cli(["dbn", "dump", "--json", "--metadata", fixture("dbn/test_data.mbo.v3.dbn.zst")])
     assert.strictEqual(r.code, 0, r.stderr)
     const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l))
     assert.strictEqual(lines.length, 3)
@@ -37,20 +45,20 @@ describe("command line", () => {
     assert.strictEqual(rec.ts_recv, "1609160400000704060")
   })
 
-  it.skipIf(!fixturesPresent)("reads standard input when the file is -", () => {
-    const r = cli(["dbn", "dump", "-"], fs.readFileSync(fixture("dbn/test_data.trades.dbn")))
+  it.skipIf(!fixturesPresent)("reads standard input when the file is -", async () => {
+    const r = await cli(["dbn", "dump", "-"], fs.readFileSync(fixture("dbn/test_data.trades.dbn")))
     assert.strictEqual(r.code, 0, r.stderr)
     const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l))
     assert.deepStrictEqual(lines.map((l) => l.size), [5, 21])
   })
 
-  it.skipIf(!fixturesPresent)("prints the records before a truncation, then a one-line error with the byte offset and exit code 1", () => {
+  it.skipIf(!fixturesPresent)("prints the records before a truncation, then a one-line error with the byte offset and exit code 1", async () => {
     const dir = makeTempDir()
     try {
       const whole = fs.readFileSync(fixture("dbn/test_data.mbo.v3.dbn"))
       const cut = path.join(dir, "cut.dbn")
       fs.writeFileSync(cut, whole.subarray(0, whole.length - 10))
-      const r = cli(["dbn", "dump", cut])
+      const r = await cli(["dbn", "dump", cut])
       assert.strictEqual(r.code, 1)
       assert.strictEqual(r.stdout.trim().split("\n").length, 1)
       assert.match(r.stderr, /Truncated.*byte \d+/)
@@ -60,10 +68,10 @@ describe("command line", () => {
     }
   })
 
-  it("fails with a clear one-line error and a non-zero exit code on a missing file", () => {
+  it("fails with a clear one-line error and a non-zero exit code on a missing file", async () => {
     const dir = makeTempDir()
     try {
-      const r = cli(["replay", path.join(dir, "nope.dbn"), "--db", path.join(dir, "x.sqlite")])
+      const r = await cli(["replay", path.join(dir, "nope.dbn"), "--db", path.join(dir, "x.sqlite")])
       assert.notStrictEqual(r.code, 0)
       assert.match(r.stderr, /NotFound.*nope\.dbn/)
       assert.strictEqual(r.stderr.trim().split("\n").length, 1)
@@ -72,12 +80,12 @@ describe("command line", () => {
     }
   })
 
-  it("fails with a clear error when the database can not be written", () => {
+  it("fails with a clear error when the database can not be written", async () => {
     const dir = makeTempDir()
     try {
       const sim = path.join(dir, "s.dbn")
-      assert.strictEqual(cli(["sim", "--out", sim, "--records", "20000", "--seed", "2"]).code, 0)
-      const r = cli(["replay", sim, "--db", path.join(dir, "no-such-dir", "x.sqlite")])
+      assert.strictEqual((await cli(["sim", "--out", sim, "--records", "20000", "--seed", "2"])).code, 0)
+      const r = await cli(["replay", sim, "--db", path.join(dir, "no-such-dir", "x.sqlite")])
       assert.notStrictEqual(r.code, 0)
       assert.match(r.stderr, /StoreError|Open/)
     } finally {
@@ -85,14 +93,14 @@ describe("command line", () => {
     }
   })
 
-  it("replays a generated session, then exports its windows as CSV and the per-strike rollup as JSON lines", () => {
+  it("replays a generated session, then exports its windows as CSV and the per-strike rollup as JSON lines", async () => {
     const dir = makeTempDir()
     try {
       const sim = path.join(dir, "s.dbn")
       const db = path.join(dir, "ifd.sqlite")
       const trades = path.join(dir, "trades.jsonl")
-      assert.strictEqual(cli(["sim", "--out", sim, "--records", "50000", "--seed", "5"]).code, 0)
-      const r = cli(["replay", sim, "--db", db, "--trades-out", trades])
+      assert.strictEqual((await cli(["sim", "--out", sim, "--records", "50000", "--seed", "5"])).code, 0)
+      const r = await cli(["replay", sim, "--db", db, "--trades-out", trades])
       assert.strictEqual(r.code, 0, r.stderr)
       assert.match(r.stdout, /windows\s+[\d,]+ stored/)
       const tradeLines = fs.readFileSync(trades, "utf8").trim().split("\n").map((l) => JSON.parse(l))
@@ -103,12 +111,12 @@ describe("command line", () => {
         assert.include(["aggressor", "quote", "tick", "none"], t.rule)
         assert.match(t.price, /^\d+(\.\d+)?$/)
       }
-      const csv = cli(["export", "windows", "--db", db, "--format", "csv"])
+      const csv = await cli(["export", "windows", "--db", db, "--format", "csv"])
       assert.strictEqual(csv.code, 0, csv.stderr)
       const rows = csv.stdout.trim().split("\n")
       assert.match(rows[0]!, /^window_start,expiration,strike,option_type,bid_volume,ask_volume,pressure_ratio,total_trades,avg_trade_size,dominant_side/)
       assert.isAbove(rows.length, 1)
-      const byStrike = cli(["export", "windows", "--db", db, "--by", "strike"])
+      const byStrike = await cli(["export", "windows", "--db", db, "--by", "strike"])
       assert.strictEqual(byStrike.code, 0, byStrike.stderr)
       const first = JSON.parse(byStrike.stdout.split("\n")[0]!)
       assert.notProperty(first, "expiration")
