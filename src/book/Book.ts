@@ -2,7 +2,8 @@
  * One L3 (market-by-order) book: resting orders in FIFO queues per price level, levels sorted per side, best bid
  * and ask always current. Add / Cancel / Modify / Clear with Databento's semantics (shared/spec/databento.md §7).
  * Orders, levels and the u64 order-id index live in typed-array pools of a `BookStore` shared by all the books of a
- * stream (dense and cache-friendly with thousands of books); applying a record allocates nothing.
+ * stream, each record interleaved in one cache line (dense with thousands of books); applying a record allocates
+ * nothing.
  */
 import { Side } from "../dbn/Constants.js"
 
@@ -75,191 +76,199 @@ const INITIAL_LADDER = 8
 /** A cleared book whose ladders grew past this many levels gives the memory back. */
 const SHRINK_LADDER_ABOVE = 1024
 
-/** Hash of (book, u64 id as int32 halves); `shift` = 32 − log2(table size). */
+// An order is one entry of the index table `tab`: 8 int32 (32 bytes, one cache line holds two), found by hashing
+// (book, id). Its handle is the entry's first index (entry number × 8). Entries move only when backward-shift
+// deletion or growth relocates them, and then every link to them is fixed, so a handle stays valid until the next
+// insertion or deletion.
+const T_BOOK = 0
+const T_HI = 1
+const T_LO = 2
+const O_SIZE = 3
+const O_LEVEL = 4
+const O_PREV = 5
+const O_NEXT = 6
+const T_STRIDE = 8
+// A level is 32 bytes of one buffer: two f64 in `lvF` (at handle·4) then four int32 in `lvI` (at handle·8).
+const L_PRICE = 0
+const L_SIZE = 1
+const L_COUNT = 4
+const L_HEAD = 5
+const L_TAIL = 6
+const L_SIDE = 7
+const L_BYTES = 32
+
+/** Hash of (book, u64 id as int32 halves) to an entry number; `shift` = 32 − log2(entries). */
 const hashOf = (book: number, hi: number, lo: number, shift: number): number =>
   Math.imul(lo ^ Math.imul(hi, 0x85ebca6b) ^ Math.imul(book, 0xc2b2ae35), 0x9e3779b1) >>> shift
 
+const emptyTable = (entries: number): Int32Array<ArrayBuffer> => {
+  const t = new Int32Array(entries * T_STRIDE)
+  for (let e = T_BOOK; e < t.length; e += T_STRIDE) t[e] = EMPTY
+  return t
+}
+
 /**
- * Storage shared by the books of one stream: an order pool, a level pool (slots reused through free lists) and one
- * open-addressing index (book, order_id) → order slot with linear probing, load ≤ 1/2 and backward-shift deletion.
- * Everything is keyed by exact int32 halves, so any u64 order id works (no 2^53 limit). Pools grow by doubling up
- * to the high-water mark of live orders and levels.
+ * Storage shared by the books of one stream: the orders, kept in an open-addressing table keyed by
+ * (book, order_id) (linear probing, load ≤ 1/2, backward-shift deletion), and a level pool (slots reused through a
+ * free list). An order's key, size and queue links are one 32-byte entry, so finding an order and reading it is
+ * one cache line; a level is another. Keys are exact int32 halves, so any u64 order id works (no 2^53 limit).
+ * Both grow by doubling up to the high-water mark of live orders and levels.
  */
 export class BookStore {
-  // Orders.
-  oHi = new Int32Array(INITIAL_ORDERS)
-  oLo = new Int32Array(INITIAL_ORDERS)
-  oSize = new Int32Array(INITIAL_ORDERS)
-  oLevel = new Int32Array(INITIAL_ORDERS)
-  oPrev = new Int32Array(INITIAL_ORDERS)
-  oNext = new Int32Array(INITIAL_ORDERS)
-  private oTop = 0
-  private oFree = NONE
+  /** Order entries, T_STRIDE int32 each; T_BOOK is EMPTY on a free entry. */
+  tab = emptyTable(INITIAL_ORDERS * 2)
+  private tShift = 32 - Math.log2(INITIAL_ORDERS * 2)
   /** Live orders over all books. */
   orders = 0
 
-  // Levels.
-  lPrice = new Float64Array(INITIAL_LEVELS)
-  lSize = new Float64Array(INITIAL_LEVELS)
-  lCount = new Int32Array(INITIAL_LEVELS)
-  lHead = new Int32Array(INITIAL_LEVELS)
-  lTail = new Int32Array(INITIAL_LEVELS)
-  lSide = new Uint8Array(INITIAL_LEVELS)
+  /** Levels: f64 and int32 views of one buffer. */
+  lvF: Float64Array<ArrayBuffer>
+  lvI: Int32Array<ArrayBuffer>
   private lTop = 0
   private lFree = NONE
 
-  // Index.
-  tBook = new Int32Array(INITIAL_ORDERS * 2)
-  tHi = new Int32Array(INITIAL_ORDERS * 2)
-  tLo = new Int32Array(INITIAL_ORDERS * 2)
-  tVal = new Int32Array(INITIAL_ORDERS * 2).fill(EMPTY)
-  tMask = INITIAL_ORDERS * 2 - 1
-  tShift = 32 - Math.log2(INITIAL_ORDERS * 2)
-
   private books = 0
 
-  /** A number for a new book (part of every index key). */
+  constructor() {
+    const buffer = new ArrayBuffer(INITIAL_LEVELS * L_BYTES)
+    this.lvF = new Float64Array(buffer)
+    this.lvI = new Int32Array(buffer)
+  }
+
+  /** A number for a new book (part of every order key). */
   register(): number {
     return this.books++
   }
 
-  /** Order slots in use and allocated (for memory reports). */
+  /** Order entries allocated (for memory reports). */
   get orderCapacity(): number {
-    return this.oHi.length
+    return this.tab.length / T_STRIDE
   }
 
-  /** Table position of (book, id), or EMPTY. */
-  findPos(book: number, hi: number, lo: number): number {
-    const tv = this.tVal
-    const th = this.tHi
-    const tl = this.tLo
-    const tb = this.tBook
-    const mask = this.tMask
-    let t = hashOf(book, hi, lo, this.tShift)
+  /** Handle of the order (book, id), or EMPTY. */
+  find(book: number, hi: number, lo: number): number {
+    const tab = this.tab
+    const end = tab.length
+    let e = hashOf(book, hi, lo, this.tShift) * T_STRIDE
     for (;;) {
-      if (tv[t] === EMPTY) return EMPTY
-      if (tl[t] === lo && th[t] === hi && tb[t] === book) return t
-      t = (t + 1) & mask
+      const b = tab[e + T_BOOK]!
+      if (b === EMPTY) return EMPTY
+      if (tab[e + T_LO] === lo && tab[e + T_HI] === hi && b === book) return e
+      e += T_STRIDE
+      if (e === end) e = 0
     }
   }
 
-  /** Reserves the entry of an absent (book, id), growing first, and returns its position. */
-  indexInsert(book: number, hi: number, lo: number): number {
-    if ((this.orders + 1) * 2 > this.tMask + 1) this.growIndex()
-    const tv = this.tVal
-    const mask = this.tMask
-    let t = hashOf(book, hi, lo, this.tShift)
-    while (tv[t] !== EMPTY) t = (t + 1) & mask
-    this.tBook[t] = book
-    this.tHi[t] = hi
-    this.tLo[t] = lo
-    return t
+  /** Creates the entry of an absent (book, id), unlinked, growing first; returns its handle. */
+  insert(book: number, hi: number, lo: number): number {
+    if ((this.orders + 1) * 2 * T_STRIDE > this.tab.length) this.grow()
+    const tab = this.tab
+    const end = tab.length
+    let e = hashOf(book, hi, lo, this.tShift) * T_STRIDE
+    while (tab[e + T_BOOK] !== EMPTY) {
+      e += T_STRIDE
+      if (e === end) e = 0
+    }
+    tab[e + T_BOOK] = book
+    tab[e + T_HI] = hi
+    tab[e + T_LO] = lo
+    tab[e + O_LEVEL] = NONE
+    this.orders++
+    return e
   }
 
-  indexDeleteAt(t: number): void {
-    const tv = this.tVal
-    const th = this.tHi
-    const tl = this.tLo
-    const tb = this.tBook
-    const mask = this.tMask
+  /** Deletes an entry that no queue links to any more. Entries moved into the hole keep their links right. */
+  delete(e: number): void {
+    const tab = this.tab
+    const end = tab.length
     const shift = this.tShift
+    this.orders--
     // Backward-shift deletion: pull later entries of the probe run into the hole when their home allows it.
-    let hole = t
-    let j = t
+    let hole = e
+    let j = e
     for (;;) {
-      j = (j + 1) & mask
-      if (tv[j] === EMPTY) break
-      const home = hashOf(tb[j]!, th[j]!, tl[j]!, shift)
+      j += T_STRIDE
+      if (j === end) j = 0
+      if (tab[j + T_BOOK] === EMPTY) break
+      const home = hashOf(tab[j + T_BOOK]!, tab[j + T_HI]!, tab[j + T_LO]!, shift) * T_STRIDE
       const movable = hole <= j ? home <= hole || home > j : home <= hole && home > j
       if (movable) {
-        tb[hole] = tb[j]!
-        th[hole] = th[j]!
-        tl[hole] = tl[j]!
-        tv[hole] = tv[j]!
+        tab.copyWithin(hole, j, j + T_STRIDE)
+        this.relinked(hole)
         hole = j
       }
     }
-    tv[hole] = EMPTY
+    tab[hole + T_BOOK] = EMPTY
   }
 
-  allocOrder(): number {
-    const f = this.oFree
-    if (f !== NONE) {
-      this.oFree = this.oNext[f]!
-      return f
-    }
-    if (this.oTop === this.oHi.length) this.growOrders()
-    return this.oTop++
-  }
-
-  freeOrder(o: number): void {
-    this.oNext[o] = this.oFree
-    this.oFree = o
-  }
-
+  /** A free level handle. */
   allocLevel(): number {
     const f = this.lFree
     if (f !== NONE) {
-      this.lFree = this.lHead[f]!
+      this.lFree = this.lvI[(f << 3) + L_HEAD]!
       return f
     }
-    if (this.lTop === this.lPrice.length) this.growLevels()
+    if ((this.lTop + 1) * L_BYTES > this.lvF.buffer.byteLength) this.growLevels()
     return this.lTop++
   }
 
   freeLevel(lv: number): void {
-    this.lHead[lv] = this.lFree
+    this.lvI[(lv << 3) + L_COUNT] = -1
+    this.lvI[(lv << 3) + L_HEAD] = this.lFree
     this.lFree = lv
   }
 
-  private growOrders(): void {
-    const n = this.oHi.length * 2
-    this.oHi = grownI32(this.oHi, n)
-    this.oLo = grownI32(this.oLo, n)
-    this.oSize = grownI32(this.oSize, n)
-    this.oLevel = grownI32(this.oLevel, n)
-    this.oPrev = grownI32(this.oPrev, n)
-    this.oNext = grownI32(this.oNext, n)
+  /** Points the neighbours (or the level's head/tail) of the order now at `e` to `e`. */
+  private relinked(e: number): void {
+    const tab = this.tab
+    const lv = tab[e + O_LEVEL]!
+    if (lv === NONE) return
+    const prev = tab[e + O_PREV]!
+    const next = tab[e + O_NEXT]!
+    if (prev === NONE) this.lvI[(lv << 3) + L_HEAD] = e
+    else tab[prev + O_NEXT] = e
+    if (next === NONE) this.lvI[(lv << 3) + L_TAIL] = e
+    else tab[next + O_PREV] = e
   }
 
   private growLevels(): void {
-    const n = this.lPrice.length * 2
-    const price = new Float64Array(n)
-    price.set(this.lPrice)
-    this.lPrice = price
-    const size = new Float64Array(n)
-    size.set(this.lSize)
-    this.lSize = size
-    this.lCount = grownI32(this.lCount, n)
-    this.lHead = grownI32(this.lHead, n)
-    this.lTail = grownI32(this.lTail, n)
-    const side = new Uint8Array(n)
-    side.set(this.lSide)
-    this.lSide = side
+    const buffer = new ArrayBuffer(this.lvF.buffer.byteLength * 2)
+    new Uint8Array(buffer).set(new Uint8Array(this.lvF.buffer))
+    this.lvF = new Float64Array(buffer)
+    this.lvI = new Int32Array(buffer)
   }
 
-  private growIndex(): void {
-    const oldBook = this.tBook
-    const oldHi = this.tHi
-    const oldLo = this.tLo
-    const oldVal = this.tVal
-    const size = oldVal.length * 2
-    const tb = (this.tBook = new Int32Array(size))
-    const th = (this.tHi = new Int32Array(size))
-    const tl = (this.tLo = new Int32Array(size))
-    const tv = (this.tVal = new Int32Array(size).fill(EMPTY))
-    this.tMask = size - 1
-    this.tShift = 32 - Math.log2(size)
-    const mask = this.tMask
-    for (let t = 0; t < oldVal.length; t++) {
-      const v = oldVal[t]!
-      if (v === EMPTY) continue
-      let u = hashOf(oldBook[t]!, oldHi[t]!, oldLo[t]!, this.tShift)
-      while (tv[u] !== EMPTY) u = (u + 1) & mask
-      tb[u] = oldBook[t]!
-      th[u] = oldHi[t]!
-      tl[u] = oldLo[t]!
-      tv[u] = v
+  /** Doubles the table: every entry is rehashed, then every link (queue neighbours, level head/tail) remapped. */
+  private grow(): void {
+    const old = this.tab
+    const entries = (old.length / T_STRIDE) * 2
+    const tab = (this.tab = emptyTable(entries))
+    this.tShift = 32 - Math.log2(entries)
+    const end = tab.length
+    const moved = new Int32Array(old.length / T_STRIDE)
+    for (let o = 0; o < old.length; o += T_STRIDE) {
+      if (old[o + T_BOOK] === EMPTY) continue
+      let e = hashOf(old[o + T_BOOK]!, old[o + T_HI]!, old[o + T_LO]!, this.tShift) * T_STRIDE
+      while (tab[e + T_BOOK] !== EMPTY) {
+        e += T_STRIDE
+        if (e === end) e = 0
+      }
+      tab.set(old.subarray(o, o + T_STRIDE), e)
+      moved[o / T_STRIDE] = e
+    }
+    for (let e = 0; e < end; e += T_STRIDE) {
+      if (tab[e + T_BOOK] === EMPTY || tab[e + O_LEVEL] === NONE) continue
+      const prev = tab[e + O_PREV]!
+      const next = tab[e + O_NEXT]!
+      if (prev !== NONE) tab[e + O_PREV] = moved[prev / T_STRIDE]!
+      if (next !== NONE) tab[e + O_NEXT] = moved[next / T_STRIDE]!
+    }
+    const lvI = this.lvI
+    for (let lv = 0; lv < this.lTop; lv++) {
+      const i = lv << 3
+      if (lvI[i + L_COUNT]! <= 0) continue
+      lvI[i + L_HEAD] = moved[lvI[i + L_HEAD]! / T_STRIDE]!
+      lvI[i + L_TAIL] = moved[lvI[i + L_TAIL]! / T_STRIDE]!
     }
   }
 }
@@ -274,16 +283,21 @@ class Ladder {
     this.level = new Int32Array(capacity)
   }
 
-  /** Index of `key`, or −(insertion point) − 1. Looks at the best level first: most activity is near it. */
+  /**
+   * Index of `key`, or −(insertion point) − 1. Most activity is within a few levels of the best, so the top 4
+   * entries are scanned linearly (predictable branches) before a binary search of the rest.
+   */
   find(key: number): number {
     const keys = this.key
-    let hi = this.n - 1
-    if (hi < 0) return -1
-    const top = keys[hi]!
-    if (top === key) return hi
-    if (key > top) return -(hi + 1) - 1
+    const n = this.n
+    const stop = n > 4 ? n - 4 : 0
+    for (let j = n - 1; j >= stop; j--) {
+      const k = keys[j]!
+      if (k === key) return j
+      if (k < key) return -(j + 1) - 1
+    }
     let lo = 0
-    hi--
+    let hi = stop - 1
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1
       const k = keys[mid]!
@@ -406,13 +420,13 @@ export class Book {
   /** Total quantity at the best bid; 0 when none. */
   get bestBidSize(): number {
     const l = this.bids
-    return l.n === 0 ? 0 : this.store.lSize[l.level[l.n - 1]!]!
+    return l.n === 0 ? 0 : this.store.lvF[(l.level[l.n - 1]! << 2) + L_SIZE]!
   }
 
   /** Orders at the best bid; 0 when none. */
   get bestBidCount(): number {
     const l = this.bids
-    return l.n === 0 ? 0 : this.store.lCount[l.level[l.n - 1]!]!
+    return l.n === 0 ? 0 : this.store.lvI[(l.level[l.n - 1]! << 3) + L_COUNT]!
   }
 
   /** Best ask price, 1e-9 units; NaN when there are no asks. */
@@ -423,17 +437,17 @@ export class Book {
 
   get bestAskSize(): number {
     const l = this.asks
-    return l.n === 0 ? 0 : this.store.lSize[l.level[l.n - 1]!]!
+    return l.n === 0 ? 0 : this.store.lvF[(l.level[l.n - 1]! << 2) + L_SIZE]!
   }
 
   get bestAskCount(): number {
     const l = this.asks
-    return l.n === 0 ? 0 : this.store.lCount[l.level[l.n - 1]!]!
+    return l.n === 0 ? 0 : this.store.lvI[(l.level[l.n - 1]! << 3) + L_COUNT]!
   }
 
   /** Whether an order id is resting (u64 as its high and low 32-bit halves, signed or unsigned). */
   has(idHi: number, idLo: number): boolean {
-    return this.store.findPos(this.no, idHi | 0, idLo | 0) !== EMPTY
+    return this.store.find(this.no, idHi | 0, idLo | 0) !== EMPTY
   }
 
   // ---- actions ---------------------------------------------------------------------------------------------
@@ -454,43 +468,34 @@ export class Book {
     if (s === NONE) return Outcome.BAD_SIDE
     if (!(size > 0 && size <= MAX_SIZE) || (priceHi === UNDEF_HI && priceLo === UNDEF_LO)) return Outcome.BAD_ORDER
     const st = this.store
-    let pos = st.findPos(this.no, idHi, idLo)
+    let o = st.find(this.no, idHi, idLo)
     let outcome: number = Outcome.OK
-    if (pos !== EMPTY) {
-      const old = st.tVal[pos]!
-      this.unlink(old)
-      st.freeOrder(old)
-      st.orders--
-      this.live--
+    if (o !== EMPTY) {
+      this.unlink(o)
       outcome = Outcome.DUPLICATE_ADD
     } else {
-      pos = st.indexInsert(this.no, idHi, idLo)
+      o = st.insert(this.no, idHi, idLo)
+      this.live++
     }
-    const o = st.allocOrder()
-    const lv = this.levelFor(s, priceHi, priceLo)
-    st.oHi[o] = idHi
-    st.oLo[o] = idLo
-    st.oSize[o] = size
+    const lv = this.levelFor(s, priceHi * TWO_32 + (priceLo >>> 0))
+    st.tab[o + O_SIZE] = size
     this.linkBack(o, lv)
-    st.tVal[pos] = o
-    st.orders++
-    this.live++
     return outcome
   }
 
   /** Cancel: removes `size` from the resting order (all of it at 0). The order's own price and side are used. */
   cancel(idHi: number, idLo: number, size: number): number {
     const st = this.store
-    const pos = st.findPos(this.no, idHi | 0, idLo | 0)
-    if (pos === EMPTY) return Outcome.UNKNOWN_CANCEL
-    const o = st.tVal[pos]!
-    const resting = st.oSize[o]!
+    const o = st.find(this.no, idHi | 0, idLo | 0)
+    if (o === EMPTY) return Outcome.UNKNOWN_CANCEL
+    const tab = st.tab
+    const resting = tab[o + O_SIZE]!
     if (size < resting) {
-      st.oSize[o] = resting - size
-      st.lSize[st.oLevel[o]!] -= size
+      tab[o + O_SIZE] = resting - size
+      st.lvF[(tab[o + O_LEVEL]! << 2) + L_SIZE] -= size
       return Outcome.OK
     }
-    this.remove(o, pos)
+    this.remove(o)
     return size > resting ? Outcome.OVER_CANCEL : Outcome.OK
   }
 
@@ -505,26 +510,28 @@ export class Book {
     priceHi |= 0
     priceLo |= 0
     const st = this.store
-    const pos = st.findPos(this.no, idHi, idLo)
-    if (pos === EMPTY) {
+    const o = st.find(this.no, idHi, idLo)
+    if (o === EMPTY) {
       const r = this.add(idHi, idLo, side, priceHi, priceLo, size)
       return r === Outcome.OK ? Outcome.UNKNOWN_MODIFY : r
     }
-    const o = st.tVal[pos]!
     if ((priceHi === UNDEF_HI && priceLo === UNDEF_LO) || size > MAX_SIZE) return Outcome.BAD_ORDER
     if (size === 0) {
-      this.remove(o, pos)
+      this.remove(o)
       return Outcome.OK
     }
-    const lv = st.oLevel[o]!
-    const s = st.lSide[lv]!
+    const tab = st.tab
+    const lvF = st.lvF
+    const lvI = st.lvI
+    const lv = tab[o + O_LEVEL]!
+    const s = lvI[(lv << 3) + L_SIDE]!
     const given = side === Side.BID ? BID : side === Side.ASK ? ASK : NONE
     const outcome = given === NONE || given === s ? Outcome.OK : Outcome.SIDE_CHANGE
-    const old = st.oSize[o]!
+    const old = tab[o + O_SIZE]!
     const price = priceHi * TWO_32 + (priceLo >>> 0)
-    const was = st.lPrice[lv]!
+    const was = lvF[(lv << 2) + L_PRICE]!
     if (was !== price) {
-      if (st.lCount[lv] === 1) {
+      if (lvI[(lv << 3) + L_COUNT] === 1) {
         // A lone order re-quoted to a price with no level yet (the common market-maker move): the level itself
         // moves, one ladder shift instead of a removal and an insertion.
         const ladder = s === BID ? this.bids : this.asks
@@ -532,47 +539,51 @@ export class Book {
         const to = ladder.find(key)
         if (to < 0) {
           ladder.move(ladder.find(s === BID ? was : -was), -to - 1, key)
-          st.lPrice[lv] = price
-          st.lSize[lv] = size
-          st.oSize[o] = size
+          lvF[(lv << 2) + L_PRICE] = price
+          lvF[(lv << 2) + L_SIZE] = size
+          tab[o + O_SIZE] = size
           return outcome
         }
       }
       this.unlink(o)
-      st.oSize[o] = size
-      this.linkBack(o, this.levelFor(s, priceHi, priceLo))
+      const to = this.levelFor(s, price)
+      tab[o + O_SIZE] = size
+      this.linkBack(o, to)
     } else if (size > old) {
-      st.lSize[lv] += size - old
-      st.oSize[o] = size
-      if (st.lTail[lv] !== o) {
+      lvF[(lv << 2) + L_SIZE] += size - old
+      tab[o + O_SIZE] = size
+      if (lvI[(lv << 3) + L_TAIL] !== o) {
         this.detach(o, lv)
         this.append(o, lv)
       }
     } else {
-      st.lSize[lv] -= old - size
-      st.oSize[o] = size
+      lvF[(lv << 2) + L_SIZE] -= old - size
+      tab[o + O_SIZE] = size
     }
     return outcome
   }
 
-  /** Clear: removes every order (their slots go back to the store). */
+  /** Clear: removes every order (their entries and levels go back to the store). */
   clear(): void {
     const st = this.store
+    const ids: Array<number> = []
     for (const ladder of [this.bids, this.asks]) {
       for (let j = 0; j < ladder.n; j++) {
         const lv = ladder.level[j]!
-        let o = st.lHead[lv]!
+        let o = st.lvI[(lv << 3) + L_HEAD]!
         while (o !== NONE) {
-          const next = st.oNext[o]!
-          st.indexDeleteAt(st.findPos(this.no, st.oHi[o]!, st.oLo[o]!))
-          st.freeOrder(o)
+          const tab = st.tab
+          const next = tab[o + O_NEXT]!
+          ids.push(tab[o + T_HI]!, tab[o + T_LO]!)
+          // Unlinked first, so deleting the others never relinks into a freed level.
+          tab[o + O_LEVEL] = NONE
           o = next
         }
         st.freeLevel(lv)
       }
       ladder.n = 0
     }
-    st.orders -= this.live
+    for (let k = 0; k < ids.length; k += 2) st.delete(st.find(this.no, ids[k]!, ids[k + 1]!))
     this.live = 0
     if (this.bids.key.length > SHRINK_LADDER_ABOVE) this.bids = new Ladder(INITIAL_LADDER)
     if (this.asks.key.length > SHRINK_LADDER_ABOVE) this.asks = new Ladder(INITIAL_LADDER)
@@ -587,7 +598,11 @@ export class Book {
     const out: Array<LevelView> = []
     for (let j = l.n - 1; j >= 0 && out.length < limit; j--) {
       const lv = l.level[j]!
-      out.push({ price: st.lPrice[lv]!, size: st.lSize[lv]!, count: st.lCount[lv]! })
+      out.push({
+        price: st.lvF[(lv << 2) + L_PRICE]!,
+        size: st.lvF[(lv << 2) + L_SIZE]!,
+        count: st.lvI[(lv << 3) + L_COUNT]!
+      })
     }
     return out
   }
@@ -599,7 +614,9 @@ export class Book {
     const at = l.find(side === "B" ? price : -price)
     const out: Array<bigint> = []
     if (at < 0) return out
-    for (let o = st.lHead[l.level[at]!]!; o !== NONE; o = st.oNext[o]!) out.push(idOf(st.oHi[o]!, st.oLo[o]!))
+    for (let o = st.lvI[(l.level[at]! << 3) + L_HEAD]!; o !== NONE; o = st.tab[o + O_NEXT]!) {
+      out.push(idOf(st.tab[o + T_HI]!, st.tab[o + T_LO]!))
+    }
     return out
   }
 
@@ -607,17 +624,16 @@ export class Book {
   order(orderId: bigint): OrderView | undefined {
     const st = this.store
     const [hi, lo] = halves(orderId)
-    const pos = st.findPos(this.no, hi, lo)
-    if (pos === EMPTY) return undefined
-    const o = st.tVal[pos]!
-    const lv = st.oLevel[o]!
+    const o = st.find(this.no, hi, lo)
+    if (o === EMPTY) return undefined
+    const lv = st.tab[o + O_LEVEL]!
     let position = 0
-    for (let p = st.oPrev[o]!; p !== NONE; p = st.oPrev[p]!) position++
+    for (let p = st.tab[o + O_PREV]!; p !== NONE; p = st.tab[p + O_PREV]!) position++
     return {
       orderId,
-      side: st.lSide[lv] === BID ? "B" : "A",
-      price: st.lPrice[lv]!,
-      size: st.oSize[o]!,
+      side: st.lvI[(lv << 3) + L_SIDE] === BID ? "B" : "A",
+      price: st.lvF[(lv << 2) + L_PRICE]!,
+      size: st.tab[o + O_SIZE]!,
       queuePosition: position
     }
   }
@@ -628,122 +644,123 @@ export class Book {
    */
   checkInvariants(): Array<string> {
     const st = this.store
+    const ord = st.tab
     const problems: Array<string> = []
     let orders = 0
     for (const [l, s, name] of [[this.bids, BID, "bid"], [this.asks, ASK, "ask"]] as const) {
       for (let j = 0; j < l.n; j++) {
         const lv = l.level[j]!
         if (j > 0 && !(l.key[j - 1]! < l.key[j]!)) problems.push(`${name} ladder not strictly sorted at ${j}`)
-        const price = st.lPrice[lv]!
+        const price = st.lvF[(lv << 2) + L_PRICE]!
         if ((s === BID ? price : -price) !== l.key[j]) problems.push(`${name} level ${price} key mismatch`)
-        if (st.lSide[lv] !== s) problems.push(`${name} level ${price} has the wrong side`)
+        if (st.lvI[(lv << 3) + L_SIDE] !== s) problems.push(`${name} level ${price} has the wrong side`)
         let size = 0
         let count = 0
         let prev = NONE
-        for (let o = st.lHead[lv]!; o !== NONE; o = st.oNext[o]!) {
-          if (st.oPrev[o] !== prev) problems.push(`broken queue link at ${name} ${price}`)
-          if (st.oLevel[o] !== lv) problems.push(`order in ${name} ${price} points at another level`)
-          if (!(st.oSize[o]! > 0)) problems.push(`order with size ${st.oSize[o]} at ${name} ${price}`)
-          if (st.tVal[st.findPos(this.no, st.oHi[o]!, st.oLo[o]!)] !== o) {
-            problems.push(`order at ${name} ${price} not indexed`)
-          }
-          size += st.oSize[o]!
+        for (let o = st.lvI[(lv << 3) + L_HEAD]!; o !== NONE; o = ord[o + O_NEXT]!) {
+          if (ord[o + O_PREV] !== prev) problems.push(`broken queue link at ${name} ${price}`)
+          if (ord[o + O_LEVEL] !== lv) problems.push(`order in ${name} ${price} points at another level`)
+          if (!(ord[o + O_SIZE]! > 0)) problems.push(`order with size ${ord[o + O_SIZE]} at ${name} ${price}`)
+          if (ord[o + T_BOOK] !== this.no) problems.push(`order at ${name} ${price} belongs to another book`)
+          if (st.find(this.no, ord[o + T_HI]!, ord[o + T_LO]!) !== o) problems.push(`order at ${name} ${price} not indexed`)
+          size += ord[o + O_SIZE]!
           count++
           prev = o
           if (count > this.live) break
         }
-        if (st.lTail[lv] !== prev) problems.push(`${name} ${price} tail mismatch`)
+        if (st.lvI[(lv << 3) + L_TAIL] !== prev) problems.push(`${name} ${price} tail mismatch`)
         if (count === 0) problems.push(`empty ${name} level ${price}`)
-        if (count !== st.lCount[lv]) problems.push(`${name} ${price} count ${st.lCount[lv]} != ${count}`)
-        if (size !== st.lSize[lv]) problems.push(`${name} ${price} size ${st.lSize[lv]} != ${size}`)
+        const lc = st.lvI[(lv << 3) + L_COUNT]!
+        const ls = st.lvF[(lv << 2) + L_SIZE]!
+        if (count !== lc) problems.push(`${name} ${price} count ${lc} != ${count}`)
+        if (size !== ls) problems.push(`${name} ${price} size ${ls} != ${size}`)
         orders += count
       }
     }
     if (orders !== this.live) problems.push(`order count ${this.live} != ${orders} queued`)
     let indexed = 0
-    for (let t = 0; t <= st.tMask; t++) if (st.tVal[t] !== EMPTY && st.tBook[t] === this.no) indexed++
+    for (let e = 0; e < ord.length; e += T_STRIDE) if (ord[e + T_BOOK] === this.no) indexed++
     if (indexed !== this.live) problems.push(`index holds ${indexed} ids for ${this.live} orders`)
     return problems
   }
 
   // ---- internals -------------------------------------------------------------------------------------------
 
-  private remove(o: number, pos: number): void {
-    const st = this.store
+  private remove(o: number): void {
     this.unlink(o)
-    st.freeOrder(o)
-    st.indexDeleteAt(pos)
-    st.orders--
+    this.store.delete(o)
     this.live--
   }
 
-  /** Slot of the level at price hi·2^32 + lo (1e-9 units) on side `s`, created (and placed in its ladder) when absent. */
-  private levelFor(s: number, priceHi: number, priceLo: number): number {
-    const price = priceHi * TWO_32 + (priceLo >>> 0)
+  /** Handle of the level at `price` (1e-9 units) on side `s`, created (and placed in its ladder) when absent. */
+  private levelFor(s: number, price: number): number {
     const ladder = s === BID ? this.bids : this.asks
     const key = s === BID ? price : -price
     const at = ladder.find(key)
     if (at >= 0) return ladder.level[at]!
     const st = this.store
     const lv = st.allocLevel()
-    st.lPrice[lv] = price
-    st.lSize[lv] = 0
-    st.lCount[lv] = 0
-    st.lHead[lv] = NONE
-    st.lTail[lv] = NONE
-    st.lSide[lv] = s
+    const f = lv << 2
+    const i = lv << 3
+    st.lvF[f + L_PRICE] = price
+    st.lvF[f + L_SIZE] = 0
+    const lvI = st.lvI
+    lvI[i + L_COUNT] = 0
+    lvI[i + L_HEAD] = NONE
+    lvI[i + L_TAIL] = NONE
+    lvI[i + L_SIDE] = s
     ladder.insert(-at - 1, key, lv)
     return lv
   }
 
   private linkBack(o: number, lv: number): void {
     const st = this.store
-    st.oLevel[o] = lv
-    st.lSize[lv] += st.oSize[o]!
-    st.lCount[lv]++
+    st.tab[o + O_LEVEL] = lv
+    st.lvF[(lv << 2) + L_SIZE] += st.tab[o + O_SIZE]!
+    st.lvI[(lv << 3) + L_COUNT]++
     this.append(o, lv)
   }
 
   private append(o: number, lv: number): void {
     const st = this.store
-    const tail = st.lTail[lv]!
-    st.oPrev[o] = tail
-    st.oNext[o] = NONE
-    if (tail === NONE) st.lHead[lv] = o
-    else st.oNext[tail] = o
-    st.lTail[lv] = o
+    const ord = st.tab
+    const lvI = st.lvI
+    const i = lv << 3
+    const tail = lvI[i + L_TAIL]!
+    ord[o + O_PREV] = tail
+    ord[o + O_NEXT] = NONE
+    if (tail === NONE) lvI[i + L_HEAD] = o
+    else ord[tail + O_NEXT] = o
+    lvI[i + L_TAIL] = o
   }
 
   private detach(o: number, lv: number): void {
     const st = this.store
-    const prev = st.oPrev[o]!
-    const next = st.oNext[o]!
-    if (prev === NONE) st.lHead[lv] = next
-    else st.oNext[prev] = next
-    if (next === NONE) st.lTail[lv] = prev
-    else st.oPrev[next] = prev
+    const ord = st.tab
+    const lvI = st.lvI
+    const i = lv << 3
+    const prev = ord[o + O_PREV]!
+    const next = ord[o + O_NEXT]!
+    if (prev === NONE) lvI[i + L_HEAD] = next
+    else ord[prev + O_NEXT] = next
+    if (next === NONE) lvI[i + L_TAIL] = prev
+    else ord[next + O_PREV] = prev
   }
 
   /** Takes an order out of its level (and the level out of its ladder when it empties). */
   private unlink(o: number): void {
     const st = this.store
-    const lv = st.oLevel[o]!
+    const lv = st.tab[o + O_LEVEL]!
     this.detach(o, lv)
-    st.lSize[lv] -= st.oSize[o]!
-    if (--st.lCount[lv] === 0) {
-      const s = st.lSide[lv]!
+    st.lvF[(lv << 2) + L_SIZE] -= st.tab[o + O_SIZE]!
+    if (--st.lvI[(lv << 3) + L_COUNT] === 0) {
+      const s = st.lvI[(lv << 3) + L_SIDE]!
       const ladder = s === BID ? this.bids : this.asks
-      const price = st.lPrice[lv]!
+      const price = st.lvF[(lv << 2) + L_PRICE]!
       ladder.removeAt(ladder.find(s === BID ? price : -price))
       st.freeLevel(lv)
     }
   }
-}
-
-const grownI32 = (a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> => {
-  const b = new Int32Array(n)
-  b.set(a)
-  return b
 }
 
 /** An order id from its 32-bit halves (signed or unsigned). */

@@ -11,7 +11,7 @@ import { type Book, OUTCOME_NAMES } from "../book/Book.js"
 import { type BookCounts, Books } from "../book/Books.js"
 import { type Instrument, Instruments } from "../instruments/Instruments.js"
 import { classify, Dir, Rule, type TickState } from "./Direction.js"
-import type { PressureWindow } from "./PressureWindow.js"
+import { type PressureWindow, WINDOW_MS } from "./PressureWindow.js"
 import { type FlaggedRecord, type FlagReason, outsideBand, points } from "./Quality.js"
 import { windowIndexOf, Windows } from "./Windows.js"
 
@@ -21,10 +21,12 @@ export interface EngineOptions {
   /** Return every classified trade as a `TradeBatch` per chunk (default false). */
   readonly collectTrades?: boolean
   /**
-   * A trade outside [bid, ask] and further than this fraction of the mid from the mid is flagged
-   * "PriceOutsideBand" (default 0.5, i.e. 50 %). Only checked against a two-sided, uncrossed book.
+   * A trade further below the bid or above the ask than max(`priceBand` × mid, `priceBandMinPoints`) is flagged
+   * "PriceOutsideBand" (default 0.5, i.e. 50 % of the mid). Only checked against a two-sided, uncrossed book.
    */
   readonly priceBand?: number
+  /** Smallest band allowance, price points (default 1.0: four NQ ticks, twenty reduced option ticks). */
+  readonly priceBandMinPoints?: number
   /** Max trade size for instruments whose definition has no max_trade_vol, or that have none (default 2 000). */
   readonly defaultMaxTradeSize?: number
   /** Windows stay open this long after their end for lagging trades, ms (default 0). */
@@ -42,6 +44,7 @@ export interface EngineOptions {
 export const defaultOptions: Required<EngineOptions> = {
   collectTrades: false,
   priceBand: 0.5,
+  priceBandMinPoints: 1,
   defaultMaxTradeSize: 2000,
   graceMs: 0,
   maxEventAheadMs: 60_000,
@@ -95,6 +98,15 @@ export interface EngineOutput {
   readonly trades: TradeBatch | undefined
   /** This chunk's flagged records (at most `maxFlaggedPerChunk`). */
   readonly flagged: ReadonlyArray<FlaggedRecord>
+}
+
+/** An instrument seen in MBO records without a (live) definition. */
+export interface UnknownInstrument {
+  readonly instrumentId: number
+  /** Its MBO records applied while it had no definition. */
+  readonly records: number
+  /** Raw symbol from a symbol mapping, if one came. */
+  readonly symbol: string | undefined
 }
 
 /** Running totals since the engine was created. Plain numbers (JSON-safe); the object is live, copy to keep. */
@@ -203,6 +215,8 @@ export class FlowEngine {
   readonly windows: Windows
   private readonly options: Required<EngineOptions>
   private readonly aheadNs: number
+  /** priceBandMinPoints in 1e-9 units. */
+  private readonly bandFloor: number
   private readonly slots = new Map<number, Slot>()
   private lastId = -1
   private lastSlot: Slot | undefined = undefined
@@ -217,6 +231,7 @@ export class FlowEngine {
   constructor(options: EngineOptions = {}) {
     this.options = { ...defaultOptions, ...options }
     this.aheadNs = this.options.maxEventAheadMs * 1e6
+    this.bandFloor = this.options.priceBandMinPoints * 1e9
     this.windows = new Windows({ graceMs: this.options.graceMs })
     this.counters = newStats(this.books.counts)
   }
@@ -275,10 +290,12 @@ export class FlowEngine {
   }
 
   /** Instruments that had MBO records without a definition, most records first. */
-  unknownInstruments(): Array<{ readonly instrumentId: number; readonly records: number; readonly symbol: string | undefined }> {
-    const out: Array<{ instrumentId: number; records: number; symbol: string | undefined }> = []
+  unknownInstruments(): Array<UnknownInstrument> {
+    const out: Array<UnknownInstrument> = []
     for (const [id, s] of this.slots) {
-      if (s.unknownRecords > 0) out.push({ instrumentId: id, records: s.unknownRecords, symbol: this.instruments.symbolOf(id) })
+      if (s.unknownRecords > 0) {
+        out.push({ instrumentId: id, records: s.unknownRecords, symbol: this.instruments.symbolOf(id) })
+      }
     }
     return out.sort((a, b) => b.records - a.records || a.instrumentId - b.instrumentId)
   }
@@ -449,7 +466,9 @@ export class FlowEngine {
       trades.sequence[t] = b.sequence[i]!
     }
     if (px !== px || (slot.positivePrices && px <= 0)) this.flag("BadTradePrice", b, i, slot)
-    else if (outsideBand(px, bid, ask, this.options.priceBand)) this.flag("PriceOutsideBand", b, i, slot)
+    else if (outsideBand(px, bid, ask, this.options.priceBand, this.bandFloor)) {
+      this.flag("PriceOutsideBand", b, i, slot)
+    }
     if (sz > slot.maxTradeVol) this.flag("SizeOverMax", b, i, slot)
     if (dir === Dir.UNKNOWN && this.options.flagUndecided) this.flag("UndecidedDirection", b, i, slot)
     if (slot.keyId < 0) {
@@ -579,13 +598,14 @@ export class FlowEngine {
   private detail(reason: FlagReason, b: MboBatch, i: number, slot: Slot): string {
     const px = b.price[i]!
     const book = slot.book
-    const symbol = slot.instrument?.rawSymbol ?? this.instruments.symbolOf(b.instrumentId[i]!) ?? `#${b.instrumentId[i]}`
+    const id = b.instrumentId[i]!
+    const symbol = slot.instrument?.rawSymbol ?? this.instruments.symbolOf(id) ?? `#${id}`
     const what = `${symbol} ${String.fromCharCode(b.action[i]!)} side ${String.fromCharCode(b.side[i]!)}`
     switch (reason) {
       case "PriceOutsideBand":
         return `${what} price ${points(px)} outside bid ${points(book.bestBidPrice)} / ask ${
           points(book.bestAskPrice)
-        } by more than ${this.options.priceBand * 100}% of mid`
+        } by more than max(${this.options.priceBand * 100}% of mid, ${this.options.priceBandMinPoints} points)`
       case "SizeOverMax":
         return `${what} size ${b.size[i]} > max ${slot.maxTradeVol}`
       case "BadTradePrice":
@@ -594,10 +614,13 @@ export class FlowEngine {
         const bid = book.bestBidPrice
         const ask = book.bestAskPrice
         const state = bid !== bid || ask !== ask ? "a side empty" : bid >= ask ? "book crossed or locked" : "inside"
-        return `${what} price ${points(px)}, bid ${points(bid)} / ask ${points(ask)} (${state}), no earlier decided trade`
+        return `${what} price ${points(px)}, bid ${points(bid)} / ask ${points(ask)} (${state}), ` +
+          "no earlier decided trade"
       }
       case "LateTrade":
-        return `${what} window ${new Date(windowIndexOf(b.tsEventHi[i]!, b.tsEventLo[i]!) * 300_000).toISOString()} already closed`
+        return `${what} window ${
+          new Date(windowIndexOf(this.tHi, this.tLo) * WINDOW_MS).toISOString()
+        } already closed`
       case "TsEventAhead":
         return `${what} ts_event ${u64(b.tsEventHi[i]!, b.tsEventLo[i]!)} > ts_recv ${
           u64(b.tsRecvHi[i]!, b.tsRecvLo[i]!)

@@ -5,7 +5,7 @@
 
 /** Why a record was flagged. */
 export type FlagReason =
-  /** A trade outside the quotes and further from the mid than the configured fraction of it. */
+  /** A trade further outside the quotes than the configured allowance (see `outsideBand`). */
   | "PriceOutsideBand"
   /** A trade larger than the instrument's max order quantity. */
   | "SizeOverMax"
@@ -41,14 +41,15 @@ export interface FlaggedRecord {
 }
 
 /**
- * True when a trade is implausibly far from a two-sided, uncrossed book: outside [bid, ask] and more than
- * `band` × mid away from the mid. A trade at or inside the quotes is never flagged (wide markets in cheap options).
- * Prices in any common unit; NaN quotes (empty side) → false.
+ * True when a trade is implausibly far from a two-sided, uncrossed book: below bid − allowance or above
+ * ask + allowance, where allowance = max(`band` × mid, `floor`). Measured from the touch, so a sweep a level or two
+ * through a wide, cheap option market is not flagged; the floor keeps options quoted at a few ticks from flagging
+ * on every sweep. Prices in one common unit (the engine uses 1e-9); NaN quotes (an empty side) → false.
  */
-export const outsideBand = (price: number, bid: number, ask: number, band: number): boolean => {
-  if (!(bid < ask) || (price >= bid && price <= ask)) return false
-  const mid = (bid + ask) / 2
-  return Math.abs(price - mid) > band * mid
+export const outsideBand = (price: number, bid: number, ask: number, band: number, floor: number): boolean => {
+  if (!(bid < ask)) return false
+  const allowance = Math.max(band * ((bid + ask) / 2), floor)
+  return price < bid - allowance || price > ask + allowance
 }
 
 /** Decimal text of a 1e-9 price held in a double, for `detail` (not for arithmetic). */

@@ -12,7 +12,6 @@ export const WINDOW_NS = 300_000_000_000n
 /** 300 s / 2^11 ns. */
 const ODD = 146_484_375
 const TWO_21 = 2_097_152
-const TWO_32 = 4_294_967_296
 
 /** Index of the 5-minute window holding ns time hi·2^32 + lo (UTC, aligned to :00, :05, …). Exact for any u64. */
 export const windowIndexOf = (hi: number, lo: number): number => Math.floor((hi * TWO_21 + (lo >>> 11)) / ODD)
@@ -67,11 +66,12 @@ const NO_ROWS: Array<PressureWindow> = []
 /**
  * Open windows and the event clock that closes them.
  *
- * Closing rule: the clock is the largest time passed to `advance` (the engine passes every MBO record's
- * ts_event, all instruments). When the clock reaches `end(w) + grace` (end(w) = first ns of window w + 1), every
- * open window w closes; windows that close on the same `advance` are returned together, sorted by window start,
- * expiration, strike, C before P. A trade for a window that has closed is late: `add` refuses it. `flush` closes
- * everything at end of stream.
+ * Closing rule: the clock is the largest time passed to `advance`: the event time (ts_event, else ts_recv) of every
+ * MBO record of every instrument, plus gateway heartbeats (the engine skips the call for records below
+ * `threshold`, which cannot close anything). When the clock reaches `end(w) + grace`, where end(w) is the first ns
+ * of window w + 1, every open window w closes; windows that close on the same `advance` are returned together,
+ * sorted by window start, expiration, strike, C before P. A trade for a window that has closed is late: `add`
+ * refuses it. `flush` closes everything at end of stream.
  */
 export class Windows {
   /** Next clock value (ns halves) at which `advance` has something to do. Read inline by the engine. */
@@ -130,7 +130,15 @@ export class Windows {
    * @param price 1e-9 units (NaN adds no premium)
    * @param multiplier currency per price point
    */
-  add(keyId: number, window: number, direction: number, rule: number, size: number, price: number, multiplier: number): boolean {
+  add(
+    keyId: number,
+    window: number,
+    direction: number,
+    rule: number,
+    size: number,
+    price: number,
+    multiplier: number
+  ): boolean {
     if (window < this.closedBelow) return false
     let acc = this.newest[keyId]
     if (acc === undefined || acc.window !== window) acc = this.accFor(keyId, window, acc)
@@ -297,6 +305,3 @@ export const rollup = (rows: ReadonlyArray<PressureWindow>): Array<StrikeWindow>
     (a.optionType < b.optionType ? -1 : a.optionType > b.optionType ? 1 : 0)
   )
 }
-
-/** ns time from u32 halves as a double (approximate above 2^53; for tolerances, never for bucketing). */
-export const approxNs = (hi: number, lo: number): number => hi * TWO_32 + lo

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Book, halves, Outcome } from "../../src/book/Book.js"
+import { Book, BookStore, halves, Outcome } from "../../src/book/Book.js"
 
 const px = (points: number): number => Math.round(points * 1e9)
 const hiOf = (id: bigint): number => Number(id >> 32n)
@@ -9,7 +9,10 @@ const pxHalves = (points: number) => halves(BigInt(px(points)))
 
 /** A Book driven with bigint ids, side letters and prices in points. */
 class TestBook {
-  readonly book = new Book(1)
+  readonly book: Book
+  constructor(store?: BookStore) {
+    this.book = new Book(1, store)
+  }
   add(id: bigint | number, side: "B" | "A" | "N", price: number, size: number): number {
     const i = BigInt(id)
     const [ph, pl] = pxHalves(price)
@@ -152,6 +155,36 @@ describe("Book", () => {
     t.check()
   })
 
+  it("moves a lone order's level when it is re-quoted to a price with no level, keeping the ladder sorted", () => {
+    const t = new TestBook()
+    for (const [id, price] of [[1, 10], [2, 10.25], [3, 10.5], [4, 10.75]] as const) t.add(id, "A", price, id)
+    assert.strictEqual(t.modify(1, "A", 11, 7), Outcome.OK)
+    assert.deepStrictEqual(t.levels("A"), [[10.25, 2, 1], [10.5, 3, 1], [10.75, 4, 1], [11, 7, 1]])
+    assert.strictEqual(t.modify(1, "A", 10.125, 8), Outcome.OK)
+    assert.deepStrictEqual(t.levels("A"), [[10.125, 8, 1], [10.25, 2, 1], [10.5, 3, 1], [10.75, 4, 1]])
+    assert.strictEqual(t.modify(4, "A", 10.625, 1), Outcome.OK)
+    assert.deepStrictEqual(t.levels("A").map(([p]) => p), [10.125, 10.25, 10.5, 10.625])
+    assert.strictEqual(t.book.bestAskPrice, px(10.125))
+    t.check()
+  })
+
+  it("keeps books that share a store apart, the same order id included", () => {
+    const store = new BookStore()
+    const a = new TestBook(store)
+    const b = new TestBook(store)
+    a.add(7, "B", 10, 1)
+    b.add(7, "A", 20, 2)
+    assert.strictEqual(a.cancel(7, 1), Outcome.OK)
+    assert.strictEqual(b.book.order(7n)?.size, 2)
+    for (let i = 0; i < 3000; i++) a.add(100 + i, "B", 10 - (i % 50) / 4, 1)
+    b.add(8, "A", 20.25, 3)
+    a.book.clear()
+    assert.strictEqual(store.orders, 2)
+    assert.deepStrictEqual(b.levels("A"), [[20, 2, 1], [20.25, 3, 1]])
+    a.check()
+    b.check()
+  })
+
   it("keeps the resting side when a modify names the other side", () => {
     const t = new TestBook()
     t.add(1, "B", 10, 5)
@@ -227,64 +260,88 @@ describe("Book", () => {
   })
 
   it("matches a naive reference model over a long random sequence of actions", () => {
-    // Reference: a Map of orders, each with a global priority stamp; queues are orders sorted by stamp.
-    interface Ref {
-      side: "B" | "A"
-      price: number
-      size: number
-      stamp: number
-    }
-    const ref = new Map<number, Ref>()
-    let stamp = 0
-    let seed = 12345
-    const rand = (n: number): number => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
-      return (seed >>> 8) % n
-    }
-    const t = new TestBook()
-    let nextId = 1
-    const live: Array<number> = []
-    for (let step = 0; step < 60_000; step++) {
-      const r = rand(100)
-      if (r < 45 || live.length === 0) {
-        const side = rand(2) === 0 ? "B" : "A"
-        const price = side === "B" ? 100 - rand(200) / 4 : 100.25 + rand(200) / 4
-        const id = rand(10) === 0 ? nextId * 4294967296 + 7 : nextId
-        nextId++
-        const size = 1 + rand(20)
-        assert.strictEqual(t.add(id, side, price, size), Outcome.OK)
-        ref.set(id, { side, price, size, stamp: stamp++ })
-        live.push(id)
-      } else if (r < 80) {
-        const at = rand(live.length)
-        const id = live[at]!
-        const o = ref.get(id)!
-        const size = rand(3) === 0 ? o.size : 1 + rand(o.size)
-        t.cancel(id, size)
-        o.size -= size
-        if (o.size === 0) {
-          ref.delete(id)
-          live[at] = live[live.length - 1]!
-          live.pop()
-        }
-      } else if (r < 98) {
-        const id = live[rand(live.length)]!
-        const o = ref.get(id)!
-        const move = rand(3)
-        const price = move === 0 ? o.price + (o.side === "B" ? -0.25 : 0.25) * (1 + rand(4)) : o.price
-        const size = move === 1 ? o.size + 1 + rand(5) : Math.max(1, o.size - rand(o.size))
-        t.modify(id, o.side, price, size)
-        if (price !== o.price || size > o.size) o.stamp = stamp++
-        o.price = price
-        o.size = size
-      } else {
-        t.book.clear()
-        ref.clear()
-        live.length = 0
+    randomAgainstModel(1, 60_000, 12345)
+  })
+
+  it("keeps many books that share a store consistent under random actions, clears included", () => {
+    randomAgainstModel(7, 80_000, 777)
+  })
+})
+
+interface Ref {
+  side: "B" | "A"
+  price: number
+  size: number
+  stamp: number
+}
+
+/**
+ * Random adds, cancels (full and partial), modifies (price and size) and clears over `nBooks` books sharing one
+ * store, checked against a naive model: a Map of orders with priority stamps, queues sorted by stamp.
+ */
+const randomAgainstModel = (nBooks: number, steps: number, seed0: number) => {
+  let seed = seed0
+  const rand = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+    return (seed >>> 8) % n
+  }
+  const store = new BookStore()
+  const books = Array.from({ length: nBooks }, () => new TestBook(store))
+  const refs = books.map(() => new Map<number, Ref>())
+  const lives = books.map(() => [] as Array<number>)
+  let stamp = 0
+  let nextId = 1
+  for (let step = 0; step < steps; step++) {
+    const k = rand(nBooks)
+    const t = books[k]!
+    const ref = refs[k]!
+    const live = lives[k]!
+    const r = rand(1000)
+    if (r < 450 || live.length === 0) {
+      const side = rand(2) === 0 ? "B" : "A"
+      const price = side === "B" ? 100 - rand(200) / 4 : 100.25 + rand(200) / 4
+      // Some ids repeat across books, some have high halves, one in ten has a low half above 2^31.
+      const base = rand(10) === 0 ? nextId * 4294967296 + 7 : rand(10) === 0 ? 0x8000_0000 + nextId : nextId
+      const id = nBooks > 1 && rand(5) === 0 ? base - (base % 2) : base
+      nextId++
+      if (ref.has(id)) continue
+      const size = 1 + rand(20)
+      assert.strictEqual(t.add(id, side, price, size), Outcome.OK)
+      ref.set(id, { side, price, size, stamp: stamp++ })
+      live.push(id)
+    } else if (r < 800) {
+      const at = rand(live.length)
+      const id = live[at]!
+      const o = ref.get(id)!
+      const size = rand(3) === 0 ? o.size : 1 + rand(o.size)
+      t.cancel(id, size)
+      o.size -= size
+      if (o.size === 0) {
+        ref.delete(id)
+        live[at] = live[live.length - 1]!
+        live.pop()
       }
-      if (step % 5000 === 0) t.check()
+    } else if (r < 998) {
+      const id = live[rand(live.length)]!
+      const o = ref.get(id)!
+      const move = rand(3)
+      const price = move === 0 ? o.price + (o.side === "B" ? -0.25 : 0.25) * (1 + rand(4)) : o.price
+      const size = move === 1 ? o.size + 1 + rand(5) : Math.max(1, o.size - rand(o.size))
+      t.modify(id, o.side, price, size)
+      if (price !== o.price || size > o.size) o.stamp = stamp++
+      o.price = price
+      o.size = size
+    } else {
+      t.book.clear()
+      ref.clear()
+      live.length = 0
     }
+    if (step % 10_000 === 0) for (const b of books) b.check()
+  }
+  let total = 0
+  books.forEach((t, k) => {
     t.check()
+    const ref = refs[k]!
     for (const side of ["B", "A"] as const) {
       const byPrice = new Map<number, Array<[number, Ref]>>()
       for (const [id, o] of ref) if (o.side === side) byPrice.set(o.price, [...(byPrice.get(o.price) ?? []), [id, o]])
@@ -299,5 +356,7 @@ describe("Book", () => {
       }
     }
     assert.strictEqual(t.book.orderCount, ref.size)
+    total += ref.size
   })
-})
+  assert.strictEqual(store.orders, total)
+}

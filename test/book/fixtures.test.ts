@@ -26,7 +26,12 @@ const stateOf = (book: Book): State => ({
 })
 
 /** Applies chunks to `books`, calling `at(n)` after exactly `n` MBO records have been applied (for each n asked). */
-const replay = (books: Books, chunks: ReadonlyArray<DecodedChunk>, stops: ReadonlyArray<number>, at: (n: number) => void) => {
+const replay = (
+  books: Books,
+  chunks: ReadonlyArray<DecodedChunk>,
+  stops: ReadonlyArray<number>,
+  at: (n: number) => void
+) => {
   let done = 0
   for (const c of chunks) {
     let i = 0

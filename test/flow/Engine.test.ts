@@ -2,7 +2,13 @@ import { assert, describe, it } from "@effect/vitest"
 import { synthetic } from "../../bench/engine.js"
 import { allocMboBatch, type DecodedChunk } from "../../src/dbn/Batch.js"
 import type { DbnRecord, SystemMsg } from "../../src/dbn/Records.js"
-import { type EngineOptions, type EngineOutput, type FlaggedRecord, FlowEngine, type TradeBatch } from "../../src/flow/Engine.js"
+import {
+  type EngineOptions,
+  type EngineOutput,
+  type FlaggedRecord,
+  FlowEngine,
+  type TradeBatch
+} from "../../src/flow/Engine.js"
 import type { PressureWindow } from "../../src/flow/PressureWindow.js"
 import { chunk, chunks, definition, type Row, T0 } from "../book/support.js"
 
@@ -102,7 +108,7 @@ describe("FlowEngine", () => {
     assert.deepStrictEqual(out.closed.map((r) => `${r.strike} ${r.optionType}`), ["16950 C", "17000 C", "17000 P"])
   })
 
-  it("processes definitions in stream order: trades before an instrument's definition are unknown and unwindowed", () => {
+  it("applies definitions in stream order: trades before an instrument's definition are unknown and unwindowed", () => {
     const { engine } = run([
       { action: "A", id: 1, side: "A", price: 10.5, size: 5, instrument: 44, ts: at(1) },
       { action: "T", id: 9, side: "B", price: 10.5, size: 2, instrument: 44, ts: at(1) },
@@ -223,7 +229,14 @@ describe("FlowEngine", () => {
     ])
     assert.deepStrictEqual(
       { ...out.flagged[0]!, detail: "" } satisfies FlaggedRecord,
-      { tsEvent: at(1), instrumentId: 42, orderId: 0x1_0000_0005n, sequence: 5, reason: "CancelUnknownOrder", detail: "" }
+      {
+        tsEvent: at(1),
+        instrumentId: 42,
+        orderId: 0x1_0000_0005n,
+        sequence: 5,
+        reason: "CancelUnknownOrder",
+        detail: ""
+      }
     )
     const b = engine.stats.book
     assert.deepStrictEqual([b.unknownCancels, b.unknownModifies, b.duplicateAdds, b.negativeSizes], [1, 1, 1, 1])
@@ -261,7 +274,10 @@ describe("FlowEngine", () => {
     const t = out.trades!
     assert.strictEqual(t.length, 3)
     const rowsOf = (b: TradeBatch) =>
-      Array.from({ length: b.length }, (_, i) => [b.side[i], b.rule[i], b.size[i], b.bidPx[i]! / 1e9, b.askPx[i]! / 1e9, b.sequence[i]])
+      Array.from(
+        { length: b.length },
+        (_, i) => [b.side[i], b.rule[i], b.size[i], b.bidPx[i]! / 1e9, b.askPx[i]! / 1e9, b.sequence[i]]
+      )
     assert.deepStrictEqual(rowsOf(t), [
       [1, 1, 3, 10, 10.5, 11],
       [1, 2, 2, 10, 10.5, 12],
@@ -272,7 +288,8 @@ describe("FlowEngine", () => {
   })
 
   it("collects no trades unless asked", () => {
-    assert.isUndefined(run([...quoted42, { action: "T", id: 9, side: "B", price: 10.5, size: 3, ts: at(1) }]).out.trades)
+    const { out } = run([...quoted42, { action: "T", id: 9, side: "B", price: 10.5, size: 3, ts: at(1) }])
+    assert.isUndefined(out.trades)
   })
 
   it("lets a heartbeat close windows in a quiet market, and advanceTo do the same from outside", () => {
@@ -332,7 +349,16 @@ const rechunk = (source: ReadonlyArray<DecodedChunk>, cuts: ReadonlyArray<number
         if (typeof a === "object" && a !== undefined) (b[col] as Uint32Array)[j] = (a as Uint32Array)[x.i]!
       }
     }
-    out.push({ metadata: undefined, mbo: b, others, othersAt, fatal: undefined, skippedUnknown: 0, skippedMalformed: 0, problems: [] })
+    out.push({
+      metadata: undefined,
+      mbo: b,
+      others,
+      othersAt,
+      fatal: undefined,
+      skippedUnknown: 0,
+      skippedMalformed: 0,
+      problems: []
+    })
   }
   return out
 }
@@ -357,7 +383,17 @@ const runAll = (input: ReadonlyArray<DecodedChunk>): Result => {
     flagged.push(...out.flagged)
     const t = out.trades!
     for (let i = 0; i < t.length; i++) {
-      trades.push([t.tsEventHi[i]!, t.tsEventLo[i]!, t.instrumentId[i]!, t.price[i]!, t.size[i]!, t.side[i]!, t.rule[i]!, t.bidPx[i]!, t.askPx[i]!])
+      trades.push([
+        t.tsEventHi[i]!,
+        t.tsEventLo[i]!,
+        t.instrumentId[i]!,
+        t.price[i]!,
+        t.size[i]!,
+        t.side[i]!,
+        t.rule[i]!,
+        t.bidPx[i]!,
+        t.askPx[i]!
+      ])
     }
   }
   const flushed = engine.flush()

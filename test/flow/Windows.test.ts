@@ -200,12 +200,14 @@ describe("rollup", () => {
 
   it("sums a strike across expirations and recomputes ratio, average and dominant side", () => {
     const rows = [
-      row({ expiration: "2024-06-21", bidVolume: 4, askVolume: 2, totalTrades: 3, tradesAggressor: 3, premium: 10, maxTradeSize: 3 }),
-      row({ bidVolume: 0, askVolume: 6, unknownVolume: 2, totalTrades: 2, tradesQuote: 1, tradesNone: 1, premium: 5, maxTradeSize: 5 }),
+      row({ expiration: "2024-06-21", bidVolume: 4, askVolume: 2, totalTrades: 3, tradesAggressor: 3 }),
+      row({ askVolume: 6, unknownVolume: 2, totalTrades: 2, tradesQuote: 1, tradesNone: 1 }),
       row({ strike: 200, bidVolume: 1, totalTrades: 1, tradesAggressor: 1 }),
       row({ optionType: "P", askVolume: 1, totalTrades: 1, tradesTick: 1 }),
       row({ windowStart: 300_000, bidVolume: 9, totalTrades: 1 })
     ]
+    rows[0] = { ...rows[0]!, premium: 10, maxTradeSize: 3 }
+    rows[1] = { ...rows[1]!, premium: 5, maxTradeSize: 5 }
     const out = rollup(rows)
     assert.deepStrictEqual(out.map((r) => `${r.windowStart} ${r.strike} ${r.optionType}`), [
       "0 100 C",

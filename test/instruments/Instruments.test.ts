@@ -3,7 +3,7 @@ import { UNDEF_TIMESTAMP } from "../../src/dbn/Constants.js"
 import type { InstrumentDefMsg } from "../../src/dbn/Records.js"
 import { fromDefinition, Instruments, utcDate } from "../../src/instruments/Instruments.js"
 import { fixturesPresent } from "../support/Fixtures.js"
-import { decodeFixture, definition } from "../book/support.js"
+import { decodeFixture, definition, type DefinitionSpec } from "../book/support.js"
 
 const definitionsIn = (file: string, fragment?: 1 | 2 | 3): Array<InstrumentDefMsg> =>
   decodeFixture(file, 65_536, fragment === undefined ? {} : { fragment: { version: fragment } })
@@ -27,14 +27,18 @@ describe("Instruments", () => {
   })
 
   it("takes the multiplier from unit_of_measure_qty, else contract_multiplier, else 1", () => {
-    const uom = 9223372036854775807n
-    assert.strictEqual(fromDefinition(definition({ instrument: 1, strike: 1, unitOfMeasureQty: 50_000_000_000n })).multiplier, 50)
-    assert.strictEqual(fromDefinition(definition({ instrument: 1, strike: 1, unitOfMeasureQty: uom, contractMultiplier: 5 })).multiplier, 5)
-    assert.strictEqual(fromDefinition(definition({ instrument: 1, strike: 1, unitOfMeasureQty: uom })).multiplier, 1)
+    const undef = 9223372036854775807n
+    const multiplier = (spec: Partial<DefinitionSpec>) =>
+      fromDefinition(definition({ instrument: 1, strike: 1, ...spec })).multiplier
+    assert.strictEqual(multiplier({ unitOfMeasureQty: 50_000_000_000n }), 50)
+    assert.strictEqual(multiplier({ unitOfMeasureQty: undef, contractMultiplier: 5 }), 5)
+    assert.strictEqual(multiplier({ unitOfMeasureQty: undef }), 1)
   })
 
   it("knows futures but gives them no windows", () => {
-    const f = fromDefinition(definition({ instrument: 9, cls: "F", symbol: "NQH4", tick: 250_000_000n, maxTradeVol: 2000 }))
+    const f = fromDefinition(
+      definition({ instrument: 9, cls: "F", symbol: "NQH4", tick: 250_000_000n, maxTradeVol: 2000 })
+    )
     assert.isUndefined(f.optionType)
     assert.isNaN(f.strike)
     assert.strictEqual(f.tickSize, 0.25)
