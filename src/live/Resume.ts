@@ -5,13 +5,12 @@
 import type { DecodedChunk } from "../dbn/Batch.js"
 import { SystemCode } from "../dbn/Constants.js"
 import type { DbnRecord, ErrorMsg, SystemMsg } from "../dbn/Records.js"
-import type * as Cursor from "../source/Cursor.js"
+import * as Cursor from "../source/Cursor.js"
 
 export const isControl = (r: DbnRecord): r is SystemMsg | ErrorMsg => r._tag === "system" || r._tag === "error"
 
 /** Records that never move the cursor: the Skipper's state records, and gateway control (taken out before it). */
-export const isState = (r: DbnRecord): boolean =>
-  r._tag === "definition" || r._tag === "symbolMapping" || r._tag === "system" || r._tag === "error"
+export const isState = Cursor.isState
 
 export interface Control {
   readonly record: SystemMsg | ErrorMsg
@@ -44,68 +43,10 @@ export const splitControl = (
   return { data: { ...chunk, others: kept, othersAt: keptAt }, control }
 }
 
-export interface Advance {
-  readonly cursor: Cursor.Cursor | undefined
-  /** Event records passed (MBO rows and non-state records). */
-  readonly events: number
-  /** ts_event of the first event passed, when any. */
-  readonly first: bigint | undefined
-}
+export type Advance = Cursor.Advance
 
-/**
- * Advances the cursor over the event records of `chunk` (MBO rows and other non-state records, the ones
- * `Cursor.Skipper` counts) before row `rowEnd`, in stream order. Unlike `Cursor.advance` it ignores definitions,
- * symbol mappings and system/error messages, whose timestamps need not follow the event stream.
- */
-export const advanceEvents = (
-  cursor: Cursor.Cursor | undefined,
-  chunk: DecodedChunk,
-  rowEnd: number = chunk.mbo.length
-): Advance => {
-  let hi = -1
-  let lo = 0
-  let seen = 0
-  if (cursor !== undefined) {
-    hi = Number(cursor.tsEvent >> 32n)
-    lo = Number(cursor.tsEvent & 0xffffffffn)
-    seen = cursor.seen
-  }
-  let events = 0
-  let fHi = -1
-  let fLo = 0
-  const mbo = chunk.mbo
-  const others = chunk.others
-  const at = chunk.othersAt
-  const step = (h: number, l: number): void => {
-    if (events++ === 0) {
-      fHi = h
-      fLo = l
-    }
-    if (h === hi && l === lo) seen++
-    else if (h > hi || (h === hi && l > lo)) {
-      hi = h
-      lo = l
-      seen = 1
-    }
-  }
-  let k = 0
-  const end = Math.min(rowEnd, mbo.length)
-  for (let i = 0; i <= end; i++) {
-    while (k < others.length && at[k]! <= i && (i < end || end === mbo.length)) {
-      const r = others[k++]!
-      if (isState(r)) continue
-      const ts = r.hd.ts_event
-      step(Number(ts >> 32n), Number(ts & 0xffffffffn))
-    }
-    if (i === end) break
-    step(mbo.tsEventHi[i]!, mbo.tsEventLo[i]!)
-  }
-  return {
-    cursor: hi < 0 ? cursor : { tsEvent: (BigInt(hi) << 32n) | BigInt(lo >>> 0), seen },
-    events,
-    first: fHi < 0 ? undefined : (BigInt(fHi) << 32n) | BigInt(fLo >>> 0)
-  }
-}
+/** The cursor over the event records before row `rowEnd` (see `Cursor.advanceEvents`). */
+export const advanceEvents = Cursor.advanceEvents
 
 export const nsToMs = (ns: bigint): number => Number(ns / 1_000_000n)
 

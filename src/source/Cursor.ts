@@ -32,11 +32,24 @@ export const decode = (s: string): Cursor | undefined => {
 export const isState = (r: DbnRecord): boolean =>
   r._tag === "definition" || r._tag === "symbolMapping" || r._tag === "system" || r._tag === "error"
 
+export interface Advance {
+  readonly cursor: Cursor | undefined
+  /** Event records passed (MBO rows and non-state records). */
+  readonly events: number
+  /** ts_event of the first event passed, when any. */
+  readonly first: bigint | undefined
+}
+
 /**
- * Advances a cursor over a chunk that was fully processed, in stream order.
- * Assumes ts_event is non-decreasing along the stream (true of one Databento channel replayed by ts_event).
+ * Advances the cursor over the event records of `chunk` (MBO rows and other non-state records: exactly the ones
+ * `Skipper` counts) before row `rowEnd`, in stream order. Assumes ts_event is non-decreasing along the stream
+ * (true of one Databento channel replayed by ts_event).
  */
-export const advance = (cursor: Cursor | undefined, chunk: DecodedChunk): Cursor | undefined => {
+export const advanceEvents = (
+  cursor: Cursor | undefined,
+  chunk: DecodedChunk,
+  rowEnd: number = chunk.mbo.length
+): Advance => {
   let hi = -1
   let lo = 0
   let seen = 0
@@ -45,31 +58,17 @@ export const advance = (cursor: Cursor | undefined, chunk: DecodedChunk): Cursor
     lo = Number(cursor.tsEvent & 0xffffffffn)
     seen = cursor.seen
   }
+  let events = 0
+  let fHi = -1
+  let fLo = 0
   const mbo = chunk.mbo
-  let k = 0
   const others = chunk.others
   const at = chunk.othersAt
-  for (let i = 0; i <= mbo.length; i++) {
-    while (k < others.length && at[k] === i) {
-      const r = others[k]!
-      if (isState(r)) {
-        k++
-        continue
-      }
-      const ts = r.hd.ts_event
-      const h = Number(ts >> 32n)
-      const l = Number(ts & 0xffffffffn)
-      if (h === hi && l === lo) seen++
-      else if (h > hi || (h === hi && l > lo)) {
-        hi = h
-        lo = l
-        seen = 1
-      }
-      k++
+  const step = (h: number, l: number): void => {
+    if (events++ === 0) {
+      fHi = h
+      fLo = l
     }
-    if (i === mbo.length) break
-    const h = mbo.tsEventHi[i]!
-    const l = mbo.tsEventLo[i]!
     if (h === hi && l === lo) seen++
     else if (h > hi || (h === hi && l > lo)) {
       hi = h
@@ -77,9 +76,29 @@ export const advance = (cursor: Cursor | undefined, chunk: DecodedChunk): Cursor
       seen = 1
     }
   }
-  if (hi < 0) return cursor
-  return { tsEvent: (BigInt(hi) << 32n) | BigInt(lo), seen }
+  let k = 0
+  const end = Math.min(rowEnd, mbo.length)
+  for (let i = 0; i <= end; i++) {
+    // Records positioned at `end` belong to the part before it only when `end` is the chunk's end.
+    while (k < others.length && at[k]! <= i && (i < end || end === mbo.length)) {
+      const r = others[k++]!
+      if (isState(r)) continue
+      const ts = r.hd.ts_event
+      step(Number(ts >> 32n), Number(ts & 0xffffffffn))
+    }
+    if (i === end) break
+    step(mbo.tsEventHi[i]!, mbo.tsEventLo[i]!)
+  }
+  return {
+    cursor: hi < 0 ? cursor : { tsEvent: (BigInt(hi) << 32n) | BigInt(lo >>> 0), seen },
+    events,
+    first: fHi < 0 ? undefined : (BigInt(fHi) << 32n) | BigInt(fLo >>> 0)
+  }
 }
+
+/** Advances a cursor over a chunk that was fully processed. */
+export const advance = (cursor: Cursor | undefined, chunk: DecodedChunk): Cursor | undefined =>
+  advanceEvents(cursor, chunk).cursor
 
 /**
  * Drops every record the cursor says was already processed. `state` carries how many records at the
