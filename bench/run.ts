@@ -26,7 +26,8 @@ const main = async () => {
   const suites: Array<[string, () => Promise<Section>]> = [
     ["decode", async () => (await import("./dbn.js")).benchDecode()],
     ["engine", async () => (await import("./engine.js")).benchEngine()],
-    ["e2e", async () => (await import("./e2e.js")).benchEndToEnd()]
+    ["e2e", async () => (await import("./e2e.js")).benchEndToEnd()],
+    ["live", async () => (await import("./live.js")).benchLive()]
   ]
   for (const [name, suite] of suites) {
     if (only.length > 0 && !only.includes(name)) continue
