@@ -2,12 +2,14 @@
  * The command tree behind `node dist/main.js` (`--help` lists every command).
  */
 import { Args, Command, Options } from "@effect/cli"
-import { Option } from "effect"
+import { Console, Effect, Option } from "effect"
+import * as Control from "./Control.js"
 import * as DbnDump from "./DbnDump.js"
 import * as Export from "./Export.js"
 import * as Live from "./Live.js"
 import * as Replay from "./Replay.js"
 import * as Signals from "./Signals.js"
+import { formatStatus } from "./Status.js"
 
 const db = Options.file("db").pipe(
   Options.withDescription("SQLite database file (default ./ifd.sqlite, or IFD_DB)"),
@@ -170,9 +172,22 @@ const gateway = Command.make(
   (o) => Live.gateway(o)
 ).pipe(Command.withDescription("Run a local gateway speaking Databento's live protocol over a DBN file (for trying `live`)"))
 
+const status = Command.make(
+  "status",
+  {
+    host: Options.text("host").pipe(Options.withDescription("Control interface host (default 127.0.0.1)"), Options.optional),
+    port: Options.integer("port").pipe(Options.withDescription("Control interface port (default 8787)"), Options.optional),
+    json: Options.boolean("json").pipe(Options.withDescription("Print the status as JSON"))
+  },
+  (o) =>
+    Control.fetchStatus({ host: Option.getOrUndefined(o.host), port: Option.getOrUndefined(o.port) }).pipe(
+      Effect.flatMap((s) => Console.log(o.json ? JSON.stringify(s, null, 2) : formatStatus(s)))
+    )
+).pipe(Command.withDescription("Print a running `live` instance's status (from its control interface)"))
+
 export const root = Command.make("ifd-stream").pipe(
   Command.withDescription("Institutional flow detector for CME NQ options"),
-  Command.withSubcommands([replay, live, gateway, sim, baseline, dbn, exportCommand, prune])
+  Command.withSubcommands([replay, live, status, gateway, sim, baseline, dbn, exportCommand, prune])
 )
 
 export const run = Command.run(root, { name: "ifd-stream", version: "0.1.0" })

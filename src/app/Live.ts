@@ -3,7 +3,7 @@
  * until SIGINT/SIGTERM (runMain interrupts; the pipeline's finalizer stores the open windows).
  * `gateway`: the faithful loopback gateway, to see the live mode work without a Databento account.
  */
-import { DateTime, Effect, Layer, Option, Redacted, Stream } from "effect"
+import { DateTime, Deferred, Effect, Layer, Option, Redacted, Stream } from "effect"
 import type { DecodedChunk } from "../dbn/Batch.js"
 import { Budget } from "../gate/Budget.js"
 import * as MarketHours from "../gate/MarketHours.js"
@@ -13,8 +13,10 @@ import * as Cursor from "../source/Cursor.js"
 import { CheckpointsRepo } from "../store/CheckpointsRepo.js"
 import * as Store from "../store/Store.js"
 import * as FakeGateway from "../testing/FakeGateway.js"
+import * as Control from "./Control.js"
 import * as Pipeline from "./Pipeline.js"
 import { printSummary } from "./Replay.js"
+import { StreamStatus } from "./Status.js"
 
 /**
  * DBN bytes a chunk stands for: 56 per MBO record (+8 with ts_out) plus each other record's own length.
@@ -53,15 +55,27 @@ export const run = (options: LiveOptions) =>
       )
     }
     const settings = { ...base, start }
-    const pipeline = Pipeline.run({
-      progress: true,
-      around: (chunks) => budget.haltWhenExhausted(chunks.pipe(Stream.tap((c) => budget.record(bytesOf(c)))))
+    const status = yield* StreamStatus
+    yield* status.setSource("live")
+    const pipeline = Effect.gen(function*() {
+      // LiveSource builds a new LiveStatus for each session: the control interface follows it.
+      yield* status.attachLive
+      yield* status.beginRun
+      return yield* Pipeline.run({
+        progress: true,
+        onSignals: status.onSignals,
+        onChunk: (stats, windows) => status.recordStats(stats, { windowsStored: windows }),
+        around: (chunks) =>
+          status.around(budget.haltWhenExhausted(chunks.pipe(Stream.tap((c) => budget.record(bytesOf(c))))))
+      })
     }).pipe(
       Effect.tap(printSummary),
       Effect.provide(LiveSource.layer.pipe(Layer.provide(Layer.succeed(LiveConfig.LiveConfig, settings))))
     )
-    yield* hours.gate(budget.gate(pipeline))
+    // POST /control/stop ends the run like SIGINT: interrupting the pipeline stores the open windows.
+    yield* Effect.raceFirst(hours.gate(budget.gate(pipeline)), Deferred.await(status.stop))
   }).pipe(
+    Effect.provide(Layer.provideMerge(Control.layer, StreamStatus.Default)),
     Effect.provide(Layer.mergeAll(
       Budget.Default,
       options.ignoreMarketHours ? MarketHours.layer({ ignore: true }) : MarketHours.MarketHours.Default

@@ -29,6 +29,8 @@ export interface RunOptions {
   /** Wraps the source's chunk stream (the live command meters and stops it on the budget here). */
   /** Called with each batch of reported signals as soon as their windows close (the signal stream). */
   readonly onSignals?: ((signals: ReadonlyArray<WindowSignal>) => Effect.Effect<void>) | undefined
+  /** Called once per chunk after it is applied and stored (the control interface's counters). */
+  readonly onChunk?: ((stats: EngineStats, windowsStored: number) => Effect.Effect<void>) | undefined
   readonly around?: (<E, R>(chunks: Stream.Stream<DecodedChunk, E, R>) => Stream.Stream<DecodedChunk, E, R>) | undefined
 }
 
@@ -113,6 +115,7 @@ export const run = Effect.fn("Pipeline.run")(function*(options: RunOptions) {
         yield* publish(signals, receivedAt)
         if (out.flagged.length > 0) yield* flaggedRepo.insert(out.flagged, runId)
         yield* progress
+        if (options.onChunk !== undefined) yield* options.onChunk(engine.stats, windows)
         return out.trades === undefined || options.tradesOut === undefined ? "" : TradesOut.toLines(out.trades)
       })
     )

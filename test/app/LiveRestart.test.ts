@@ -136,7 +136,9 @@ describe("live command", () => {
         DATABENTO_API_KEY: apiKey,
         IFD_GATEWAY_HOST: "127.0.0.1",
         IFD_GATEWAY_PORT: String(gateway.port),
-        IFD_SNAPSHOT: "false"
+        IFD_SNAPSHOT: "false",
+        // The control interface binds an ephemeral port so runs never collide.
+        IFD_CONTROL_PORT: "0"
       }
       const args = ["live", "--db", liveDb, "--ignore-market-hours"]
 
