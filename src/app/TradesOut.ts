@@ -3,10 +3,8 @@
  * (`ts_event` ns as a decimal string, `instrument_id`, `price` in decimal points, `size`, `side`, `rule`).
  */
 import { u64 } from "../dbn/Batch.js"
+import { DIR_NAMES, RULE_NAMES } from "../flow/Direction.js"
 import type { TradeBatch } from "../flow/Engine.js"
-
-const SIDES = ["UNKNOWN", "BUY", "SELL"] as const
-const RULES = ["none", "aggressor", "quote", "tick"] as const
 
 /** Decimal text of a 1e-9 fixed-point price held exactly in a double (|raw| < 2^53). */
 export const formatPrice = (raw: number): string => {
@@ -22,7 +20,7 @@ export const toLines = (t: TradeBatch): string => {
   for (let i = 0; i < t.length; i++) {
     s += `{"ts_event":"${u64(t.tsEventHi[i]!, t.tsEventLo[i]!)}","instrument_id":${t.instrumentId[i]},"price":"${
       formatPrice(t.price[i]!)
-    }","size":${t.size[i]},"side":"${SIDES[t.side[i]!]}","rule":"${RULES[t.rule[i]!]}"}\n`
+    }","size":${t.size[i]},"side":"${DIR_NAMES[t.side[i]!]}","rule":"${RULE_NAMES[t.rule[i]!]}"}\n`
   }
   return s
 }
