@@ -56,6 +56,7 @@ export const run = Effect.fn("Pipeline.run")(function*(options: RunOptions) {
   const signalEngine = new SignalEngine()
   yield* AppSignals.prime(signalEngine, 20)
   let signalsReported = 0
+  let tsFallbacksLogged = 0
   const runId = yield* runs.start(source.name)
   const started = yield* Clock.currentTimeMillis
   let windows = 0
@@ -113,7 +114,24 @@ export const run = Effect.fn("Pipeline.run")(function*(options: RunOptions) {
         cursor = Cursor.advance(cursor, chunk)
         yield* persist(out.closed)
         yield* publish(signals, receivedAt)
-        if (out.flagged.length > 0) yield* flaggedRepo.insert(out.flagged, runId)
+        if (out.flagged.length > 0) {
+          yield* flaggedRepo.insert(out.flagged, runId)
+          const first = out.flagged[0]!
+          yield* Effect.logWarning("records flagged for review").pipe(Effect.annotateLogs({
+            count: out.flagged.length,
+            reason: first.reason,
+            instrument_id: first.instrumentId,
+            ts_event: first.tsEvent.toString(),
+            detail: first.detail
+          }))
+        }
+        const fallbacks = engine.stats.tsEventFallbacks
+        if (fallbacks > tsFallbacksLogged) {
+          yield* Effect.logWarning("undefined ts_event: ts_recv used instead").pipe(
+            Effect.annotateLogs({ records: fallbacks - tsFallbacksLogged })
+          )
+          tsFallbacksLogged = fallbacks
+        }
         yield* progress
         if (options.onChunk !== undefined) yield* options.onChunk(engine.stats, windows)
         return out.trades === undefined || options.tradesOut === undefined ? "" : TradesOut.toLines(out.trades)

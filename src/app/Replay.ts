@@ -53,7 +53,14 @@ export const printSummary = (s: Pipeline.RunSummary) => {
     }, tick ${fmt(st.tradesByRule.tick)}, none ${fmt(st.tradesByRule.none)}`,
     `windows        ${fmt(s.windows)} stored`,
     `signals        ${fmt(s.signalsReported)} reported`,
-    `flagged        ${fmt(st.flagged)} records for review`,
+    `flagged        ${fmt(st.flagged + st.flaggedSuppressed)} records for review${
+      Object.keys(st.flaggedByReason).length === 0
+        ? ""
+        : ` (${Object.entries(st.flaggedByReason).map(([r, n]) => `${r} ${fmt(n ?? 0)}`).join(", ")})`
+    }`,
+    `book anomalies duplicate adds ${fmt(st.book.duplicateAdds)}, unknown cancels ${fmt(st.book.unknownCancels)}, unknown modifies ${
+      fmt(st.book.unknownModifies)
+    }; ts_event fallbacks ${fmt(st.tsEventFallbacks)}`,
     `unknown instr. ${fmt(st.unknownInstrumentRecords)} records`,
     `elapsed        ${(s.elapsedMs / 1000).toFixed(2)} s (${(s.recordsPerSecond / 1e6).toFixed(2)} M records/s)`,
     `peak RSS       ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`
