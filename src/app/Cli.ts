@@ -4,6 +4,7 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import * as Control from "./Control.js"
+import * as Backfill from "./Backfill.js"
 import * as DbnDump from "./DbnDump.js"
 import * as Export from "./Export.js"
 import * as Live from "./Live.js"
@@ -185,9 +186,24 @@ const status = Command.make(
     )
 ).pipe(Command.withDescription("Print a running `live` instance's status (from its control interface)"))
 
+const backfill = Command.make(
+  "backfill",
+  {
+    db,
+    days: Options.integer("days").pipe(Options.withDescription("Trading days of history to fetch"), Options.withDefault(20)),
+    end: Options.text("end").pipe(
+      Options.withDescription("Fetch the trading days before this New York date, YYYY-MM-DD (default: today)"),
+      Options.optional
+    )
+  },
+  (o) => Backfill.command({ db: Option.getOrUndefined(o.db), days: o.days, end: Option.getOrUndefined(o.end) })
+).pipe(Command.withDescription(
+  "Fetch history from Databento's historical API (priced first, within the budget) through the pipeline"
+))
+
 export const root = Command.make("ifd-stream").pipe(
   Command.withDescription("Institutional flow detector for CME NQ options"),
-  Command.withSubcommands([replay, live, status, gateway, sim, baseline, dbn, exportCommand, prune])
+  Command.withSubcommands([replay, live, status, backfill, gateway, sim, baseline, dbn, exportCommand, prune])
 )
 
 export const run = Command.run(root, { name: "ifd-stream", version: "0.1.0" })

@@ -39,6 +39,11 @@ export interface FakeHistoricalOptions {
   readonly billableSize?: number
   /** timeseries.get_range body: DBN bytes, plain or zstd (default empty). */
   readonly data?: Uint8Array
+  /**
+   * Per-request data instead (e.g. by `schema` and `start`, as the real API answers each query with its own
+   * records); it also sizes get_billable_size. Wins over `data` when given.
+   */
+  readonly dataFor?: (form: Readonly<Record<string, string>>) => Uint8Array
   /** Body written in pieces of this many bytes (default 4096). */
   readonly chunkBytes?: number
   /** Destroy the connection after this many body bytes of a get_range reply. */
@@ -176,9 +181,9 @@ export const serve = (
         case "metadata.get_record_count":
           return json(res, 200, state.recordCount)
         case "metadata.get_billable_size":
-          return json(res, 200, state.billableSize ?? state.data.length)
+          return json(res, 200, state.billableSize ?? (options.dataFor?.(form) ?? state.data).length)
         default:
-          return streamBody(res, state.data, state.cutAfterBytes)
+          return streamBody(res, options.dataFor?.(form) ?? state.data, state.cutAfterBytes)
       }
     }
 

@@ -3,34 +3,12 @@ import { Effect, Layer } from "effect"
 import * as path from "node:path"
 import * as Pipeline from "../../src/app/Pipeline.js"
 import { writeSimFile } from "../../src/app/Replay.js"
-import type { PressureWindow } from "../../src/flow/PressureWindow.js"
-import { compareWindows } from "../../src/sim/Truth.js"
 import * as ReplaySource from "../../src/source/ReplaySource.js"
 import * as Store from "../../src/store/Store.js"
 import { WindowsRepo } from "../../src/store/WindowsRepo.js"
 import { NodeContext } from "@effect/platform-node"
 import { tempDir } from "../support/TempDir.js"
-
-const close = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a), Math.abs(b))
-
-const assertSameWindows = (actual: ReadonlyArray<PressureWindow>, expected: ReadonlyArray<PressureWindow>) => {
-  const a = [...actual].sort(compareWindows)
-  const e = [...expected].sort(compareWindows)
-  assert.strictEqual(a.length, e.length, "window count")
-  for (let i = 0; i < e.length; i++) {
-    const x = a[i]!
-    const y = e[i]!
-    const where = `${new Date(y.windowStart).toISOString()} ${y.expiration} ${y.strike}${y.optionType}`
-    assert.deepStrictEqual(
-      { ...x, premium: 0, pressureRatio: x.pressureRatio === null ? null : 0, avgTradeSize: 0 },
-      { ...y, premium: 0, pressureRatio: y.pressureRatio === null ? null : 0, avgTradeSize: 0 },
-      where
-    )
-    assert.isTrue(close(x.premium, y.premium), `${where} premium ${x.premium} vs ${y.premium}`)
-    assert.isTrue(close(x.avgTradeSize, y.avgTradeSize), `${where} avg size`)
-    if (y.pressureRatio !== null) assert.isTrue(close(x.pressureRatio!, y.pressureRatio), `${where} ratio`)
-  }
-}
+import { assertSameWindows } from "../support/Windows.js"
 
 const runReplay = (files: ReadonlyArray<string>, db: string) =>
   Pipeline.run({}).pipe(Effect.provide(Layer.merge(ReplaySource.layerFiles(files), Store.layer({ filename: db }))))
