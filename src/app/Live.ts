@@ -39,8 +39,9 @@ export const run = (options: LiveOptions) =>
     const hours = yield* MarketHours.MarketHours
     const budget = yield* Budget
     const checkpoints = yield* CheckpointsRepo
-    // After a crash (kill -9), replay from the open of the session the checkpoint is in: the books are
-    // rebuilt from the same records and every window is recomputed and upserted to the same values.
+    // A checkpoint means an earlier run (clean stop or kill -9) processed part of this session: replay from the
+    // open of the session it is in, so the books are rebuilt from the same records and every window is
+    // recomputed and upserted to the same values. With market hours ignored there is no session: go back 24 h.
     const saved = Option.flatMap(yield* checkpoints.get("live"), (s) => Option.fromNullable(Cursor.decode(s)))
     let start = base.start
     if (start === undefined && Option.isSome(saved)) {
@@ -50,7 +51,7 @@ export const run = (options: LiveOptions) =>
         onSome: (s) => BigInt(s.open) * 1_000_000n
       })
       start = open
-      yield* Effect.logInfo("Resuming after an unclean stop: replaying from the session open").pipe(
+      yield* Effect.logInfo("Resuming from a checkpoint: replaying from the session open to rebuild the books").pipe(
         Effect.annotateLogs({ checkpoint: saved.value.tsEvent.toString(), start: new Date(Number(open / 1_000_000n)).toISOString() })
       )
     }

@@ -183,6 +183,6 @@ describe("live command", () => {
       assert.isUndefined(connections[0]!.subscriptions[0]?.start)
       assert.isDefined(connections[1]!.subscriptions[0]?.start)
       assert.strictEqual(connections[1]!.firstRecord, connections[0]!.firstRecord, "replayed from the first record")
-      assert.include(second.stderr(), "Resuming after an unclean stop")
+      assert.include(second.stderr(), "Resuming from a checkpoint: replaying from the session open")
     }), { timeout: 240_000 })
 })
