@@ -4,13 +4,14 @@
  * `start` + `Cursor.Skipper`), gaps the gateway cannot replay recorded for a historical fallback.
  * shared/spec/databento.md §8, §9; STYLE.md "Live connection: reconnect and resume".
  */
-import { Channel, Chunk, Clock, Duration, Effect, Layer, Ref, Schedule, Stream, SubscriptionRef } from "effect"
+import { Channel, Chunk, Clock, Duration, Effect, Layer, Option, Ref, Schedule, Stream, SubscriptionRef } from "effect"
 import type { DecodedChunk } from "../dbn/Batch.js"
 import { ErrorCode, SystemCode } from "../dbn/Constants.js"
 import * as Cursor from "../source/Cursor.js"
 import * as Decode from "../source/Decode.js"
 import { MarketDataSource, SourceError } from "../source/MarketDataSource.js"
 import * as Cram from "./Cram.js"
+import { GapFill, type GapFillError } from "./GapFill.js"
 import { GatewayError, isRetryable } from "./GatewayError.js"
 import { LiveConfig, type LiveSettings } from "./LiveConfig.js"
 import * as LiveConfigModule from "./LiveConfig.js"
@@ -32,8 +33,11 @@ interface Run {
   outage: { since: number; from: Cursor.Cursor | undefined; attempts: number; reason: string } | undefined
   /** Why the next connections go live without `start`; cleared once a record arrives after the gap. */
   blocked: { reason: PendingGap["reason"]; detail: string } | undefined
-  /** A pending gap waits for the first record after it (its end). */
-  gapOpen: boolean
+  /** A pending gap waits for the first event after it: its end, where its fill goes. */
+  openGap: PendingGap | undefined
+  /** Drops the events at the open gap's last timestamp (see `firstEventAt`); set by its first event. */
+  gapEnd: Cursor.Skipper | undefined
+  nextGapId: number
   /** Reconnect at once, without backoff (the replay was refused: retrying without `start` is a different request). */
   retryNow: boolean
   last: Live | undefined
@@ -53,8 +57,19 @@ interface Live {
   gatewayError: GatewayError | undefined
 }
 
+/** A closed gap to fill from the historical API, in its place in the stream. */
+type FillGap = PendingGap & { readonly from: Cursor.Cursor; readonly to: bigint }
+type Item = DecodedChunk | { readonly _tag: "Fill"; readonly gap: FillGap }
+const isFill = (item: Item): boolean => "_tag" in item && item._tag === "Fill"
+
+/** A Skipper dropping every event up to and including the first event's timestamp; undefined without events. */
+const firstEventAt = (chunk: DecodedChunk): Cursor.Skipper | undefined => {
+  const first = Resume.advanceEvents(undefined, chunk).first
+  return first === undefined ? undefined : new Cursor.Skipper({ tsEvent: first, seen: Number.MAX_SAFE_INTEGER })
+}
+
 interface Handled {
-  readonly out: Array<DecodedChunk>
+  readonly out: Array<Item>
   readonly failure: GatewayError | undefined
 }
 
@@ -71,6 +86,7 @@ export const gatewayStream = (
 ): Stream.Stream<DecodedChunk, GatewayError, LiveStatus> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const status = yield* LiveStatus
+    const gapFill = Option.getOrUndefined(yield* Effect.serviceOption(GapFill))
     const driver = yield* Schedule.driver(Reconnect.policy(settings))
     const run: Run = {
       cursor: yield* Ref.make(from),
@@ -78,7 +94,9 @@ export const gatewayStream = (
       metadataDelivered: false,
       outage: undefined,
       blocked: undefined,
-      gapOpen: false,
+      openGap: undefined,
+      gapEnd: undefined,
+      nextGapId: 1,
       retryNow: false,
       last: undefined,
       pausesBefore: 0
@@ -103,9 +121,10 @@ export const gatewayStream = (
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         let cursor = yield* Ref.get(run.cursor)
-        const out: Array<DecodedChunk> = []
+        const out: Array<Item> = []
         const logs: Array<Effect.Effect<void>> = []
-        const gaps: Array<PendingGap> = []
+        const opened: Array<PendingGap> = []
+        const closed = new Map<number, bigint>()
         let failure: GatewayError | undefined
         let heartbeats = 0
         let system = 0
@@ -121,6 +140,8 @@ export const gatewayStream = (
           const kept = live.skipper === undefined ? data : live.skipper.apply(data)
           // The Skipper drops a prefix of the events, so a control record after row r follows row r - dropped.
           const dropped = data.mbo.length - kept.mbo.length
+          // Gaps inside this chunk (records the gateway skipped after slow reading), at the row they precede.
+          const cuts: Array<{ readonly row: number; readonly gap: PendingGap }> = []
           for (const c of control) {
             const r = c.record
             if (r._tag === "system") {
@@ -152,15 +173,16 @@ export const gatewayStream = (
               failure ??= new GatewayError({ reason: "Auth", code: r.code, detail: text })
             } else if (r.code === ErrorCode.SKIPPED_RECORDS_AFTER_SLOW_READING) {
               const at = Math.max(0, c.row - dropped)
-              const before = Resume.advanceEvents(cursor, kept, at).cursor
-              gaps.push({
-                from: before,
-                to: at < kept.mbo.length
-                  ? (BigInt(kept.mbo.tsEventHi[at]!) << 32n) | BigInt(kept.mbo.tsEventLo[at]!)
-                  : undefined,
-                reason: "RecordsSkipped",
-                detail: text,
-                recordedAt: now
+              cuts.push({
+                row: at,
+                gap: {
+                  id: run.nextGapId++,
+                  from: undefined,
+                  to: undefined,
+                  reason: "RecordsSkipped",
+                  detail: text,
+                  recordedAt: now
+                }
               })
             } else if (
               live.session.request.start !== undefined && live.replayCompleted < schemas &&
@@ -175,26 +197,72 @@ export const gatewayStream = (
             }
           }
 
-          const adv = Resume.advanceEvents(cursor, kept)
-          cursor = adv.cursor
-          if (adv.events > 0 && first === undefined) first = adv.first
-          events += adv.events
-          let chunk = kept
-          if (chunk.metadata !== undefined) {
-            const m = chunk.metadata
-            logs.push(Effect.logDebug("Gateway metadata").pipe(Effect.annotateLogs({
-              version: m.version,
-              dataset: m.dataset,
-              start: m.start.toString(),
-              tsOut: m.ts_out
-            })))
-            // One metadata per stream, as from a file: later sessions' metadata would look like a new stream.
-            if (run.metadataDelivered) chunk = { ...chunk, metadata: undefined }
-            else run.metadataDelivered = true
+          // In stream order: each piece of the chunk is preceded by the gap at its start (if any). A gap stays open
+          // until the first event after it, which is its end: the historical fill of [from, end) goes right there.
+          const pieces = cuts.length === 0 ? [kept] : Resume.cutAt(kept, cuts.map((c) => c.row))
+          for (let p = 0; p < pieces.length; p++) {
+            let chunk = pieces[p]!
+            if (p > 0) {
+              const gap = { ...cuts[p - 1]!.gap, from: cursor }
+              if (run.openGap === undefined) {
+                run.openGap = gap
+                opened.push(gap)
+              } else {
+                // Back to back with an open gap (no event between): that gap's fill covers this one too.
+                logs.push(Effect.logWarning("Records skipped again inside an open gap").pipe(
+                  Effect.annotateLogs({ detail: gap.detail })
+                ))
+              }
+            }
+            if (run.openGap !== undefined) {
+              // Events sharing the first timestamp after the gap may have been missed in part (the gap can end in
+              // the middle of them): that whole timestamp belongs to the gap, and the gap ends just after it.
+              run.gapEnd ??= firstEventAt(chunk)
+              if (run.gapEnd !== undefined) {
+                chunk = run.gapEnd.apply(chunk)
+                if (run.gapEnd.passed) {
+                  const gap = run.openGap
+                  const to = run.gapEnd.cursor.tsEvent + 1n
+                  run.openGap = undefined
+                  run.gapEnd = undefined
+                  run.blocked = undefined
+                  closed.set(gap.id, to)
+                  logs.push(Effect.logWarning("Gap closed").pipe(Effect.annotateLogs({
+                    reason: gap.reason,
+                    ...annotateCursor(gap.from),
+                    to: to.toString(),
+                    fill: gapFill === undefined
+                      ? "none configured: pending"
+                      : gap.from === undefined
+                      ? "no start: pending"
+                      : "historical"
+                  })))
+                  if (gapFill !== undefined && gap.from !== undefined) {
+                    out.push({ _tag: "Fill", gap: { ...gap, from: gap.from, to } })
+                  }
+                }
+              }
+            }
+            const adv = Resume.advanceEvents(cursor, chunk)
+            cursor = adv.cursor
+            if (adv.events > 0 && first === undefined) first = adv.first
+            events += adv.events
+            if (chunk.metadata !== undefined) {
+              const m = chunk.metadata
+              logs.push(Effect.logDebug("Gateway metadata").pipe(Effect.annotateLogs({
+                version: m.version,
+                dataset: m.dataset,
+                start: m.start.toString(),
+                tsOut: m.ts_out
+              })))
+              // One metadata per stream, as from a file: later sessions' metadata would look like a new stream.
+              if (run.metadataDelivered) chunk = { ...chunk, metadata: undefined }
+              else run.metadataDelivered = true
+            }
+            // A fatal decode error ends this session and is recovered by reconnecting; the records before it are good.
+            if (chunk.fatal !== undefined) chunk = { ...chunk, fatal: undefined }
+            if (chunk.mbo.length > 0 || chunk.others.length > 0 || chunk.metadata !== undefined) out.push(chunk)
           }
-          // A fatal decode error ends this session and is recovered by reconnecting; the records before it are good.
-          if (chunk.fatal !== undefined) chunk = { ...chunk, fatal: undefined }
-          if (chunk.mbo.length > 0 || chunk.others.length > 0 || chunk.metadata !== undefined) out.push(chunk)
         }
 
         yield* Ref.set(run.cursor, cursor)
@@ -222,16 +290,7 @@ export const gatewayStream = (
             after: o.reason
           })))
         }
-        const closeGap = run.gapOpen && first !== undefined
-        if (closeGap) {
-          run.gapOpen = false
-          run.blocked = undefined
-          logs.push(Effect.logWarning("Gap closed: pending historical fallback").pipe(Effect.annotateLogs({
-            to: first!.toString()
-          })))
-        }
-        for (const g of gaps) {
-          if (g.to === undefined) run.gapOpen = true
+        for (const g of opened) {
           logs.push(Effect.logWarning("Gap recorded for the historical fallback").pipe(Effect.annotateLogs({
             reason: g.reason,
             detail: g.detail,
@@ -254,16 +313,86 @@ export const gatewayStream = (
           bufferBytes: live.session.buffered(),
           pauses: run.pausesBefore + live.session.pauses(),
           lastGap: lastGap ?? s.lastGap,
-          pendingGaps: closeGap || gaps.length > 0
-            ? [
-              ...s.pendingGaps.map((g) => closeGap && g.to === undefined ? { ...g, to: first } : g),
-              ...gaps
-            ]
+          pendingGaps: closed.size > 0 || opened.length > 0
+            ? [...s.pendingGaps, ...opened].map((g) => closed.has(g.id) ? { ...g, to: closed.get(g.id) } : g)
             : s.pendingGaps
         }))
         if (logs.length > 0) yield* Effect.all(logs, { discard: true })
         return { out, failure }
       })
+
+    /**
+     * The historical records of a closed gap, never failing: a fill that fails (budget, API) leaves the gap
+     * pending (from the last record it delivered), logged, for `backfill` or a later run.
+     */
+    const fillStream = (gap: FillGap): Stream.Stream<DecodedChunk> =>
+      gapFill === undefined ? Stream.empty : Stream.suspend(() => {
+        let records = 0
+        let reached: Cursor.Cursor | undefined
+        let started = 0
+        const done = Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          yield* update((s) => ({
+            ...s,
+            gapsRecovered: s.gapsRecovered + 1,
+            gapRecordsRecovered: s.gapRecordsRecovered + records,
+            pendingGaps: s.pendingGaps.filter((g) => g.id !== gap.id)
+          }))
+          yield* Effect.logInfo("Gap recovered from the historical API").pipe(Effect.annotateLogs({
+            reason: gap.reason,
+            ...annotateCursor(gap.from),
+            to: gap.to.toString(),
+            records,
+            tookMs: now - started
+          }))
+        })
+        const failed = (e: GapFillError) =>
+          Effect.gen(function*() {
+            const from = reached ?? gap.from
+            yield* update((s) => ({
+              ...s,
+              gapFillFailures: s.gapFillFailures + 1,
+              lastError: e.message,
+              pendingGaps: s.pendingGaps.map((g) => g.id === gap.id ? { ...g, from, detail: `${g.detail}; ${e.message}` } : g)
+            }))
+            yield* Effect.logError("Gap not recovered: left pending").pipe(Effect.annotateLogs({
+              reason: gap.reason,
+              ...annotateCursor(from),
+              to: gap.to.toString(),
+              delivered: records,
+              error: e.message
+            }))
+          })
+        return Stream.execute(Effect.flatMap(Clock.currentTimeMillis, (t) => Effect.sync(() => void (started = t)))).pipe(
+          Stream.concat(gapFill.fill(gap)),
+          Stream.tap((c) =>
+            Effect.sync(() => {
+              records += c.mbo.length + c.others.length
+              reached = Cursor.advance(reached ?? gap.from, c)
+            })
+          ),
+          Stream.concat(Stream.execute(done)),
+          Stream.catchAll((e) => Stream.execute(failed(e)))
+        )
+      })
+
+    /** Writes the items in order: runs of chunks as one write, a fill as the stream of its records. */
+    const emit = (items: ReadonlyArray<Item>): Channel.Channel<Chunk.Chunk<DecodedChunk>, unknown, never, unknown, void, unknown> => {
+      let channel: Channel.Channel<Chunk.Chunk<DecodedChunk>, unknown, never, unknown, void, unknown> = Channel.void
+      let pending: Array<DecodedChunk> = []
+      const flush = () => {
+        if (pending.length > 0) channel = Channel.zipRight(channel, Channel.write(Chunk.unsafeFromArray(pending)))
+        pending = []
+      }
+      for (const item of items) {
+        if ("_tag" in item && item._tag === "Fill") {
+          flush()
+          channel = Channel.zipRight(channel, Channel.asVoid(Stream.toChannel(fillStream(item.gap))))
+        } else pending.push(item as DecodedChunk)
+      }
+      flush()
+      return channel
+    }
 
     const deliver = (live: Live): Channel.Channel<
       Chunk.Chunk<DecodedChunk>,
@@ -283,7 +412,11 @@ export const gatewayStream = (
       > = Channel.readWithCause({
         onInput: (input: Chunk.Chunk<DecodedChunk>) =>
           Channel.unwrap(Effect.map(handle(live, input), ({ out, failure }) => {
-            const write = out.length === 0 ? Channel.void : Channel.write(Chunk.unsafeFromArray(out))
+            const write = out.length === 0
+              ? Channel.void
+              : out.some(isFill)
+              ? emit(out)
+              : Channel.write(Chunk.unsafeFromArray(out as Array<DecodedChunk>))
             // Records before a failure are delivered (and counted in the cursor) before the session ends.
             return Channel.zipRight(write, failure === undefined ? loop : Channel.fail(failure))
           })),
@@ -309,12 +442,17 @@ export const gatewayStream = (
       let start: bigint | undefined
       if (cursor === undefined) start = settings.start
       else if (run.blocked === undefined) start = cursor.tsEvent
-      else if (!run.gapOpen) {
-        run.gapOpen = true
+      else if (run.openGap === undefined) {
         const { reason, detail } = run.blocked
-        yield* recordGap({ from: cursor, to: undefined, reason, detail, recordedAt: now })
+        run.openGap = { id: run.nextGapId++, from: cursor, to: undefined, reason, detail, recordedAt: now }
+        yield* recordGap(run.openGap)
       }
-      const session = yield* Session.open(settings, { start, snapshot: settings.snapshot && start === undefined })
+      // A gap still open ends at the first timestamp of this connection, not of the one that was lost.
+      run.gapEnd = undefined
+      // Going live after a gap: with a historical fill the books carry on from the filled records, so no snapshot;
+      // without one a snapshot rebuilds them.
+      const snapshot = settings.snapshot && start === undefined && (cursor === undefined || gapFill === undefined)
+      const session = yield* Session.open(settings, { start, snapshot })
       run.sessions++
       const live: Live = {
         session,
@@ -391,13 +529,17 @@ export const toSourceError = (e: GatewayError): SourceError =>
 export const make = Effect.gen(function*() {
   const settings = yield* LiveConfig
   const status = yield* LiveStatus
+  // The historical fallback, when the layer is built with one (the StreamManager provides it).
+  const fill = yield* Effect.serviceOption(GapFill)
   return MarketDataSource.of({
     name: "live",
-    stream: (from) =>
-      gatewayStream(settings, from).pipe(
+    stream: (from) => {
+      const s = gatewayStream(settings, from).pipe(
         Stream.mapError(toSourceError),
         Stream.provideService(LiveStatus, status)
       )
+      return Option.isSome(fill) ? Stream.provideService(s, GapFill, fill.value) : s
+    }
   })
 })
 

@@ -25,6 +25,8 @@ export interface Outage {
 
 /** Records the gateway could not deliver: to be fetched from the historical API (a later issue). */
 export interface PendingGap {
+  /** Numbers the gaps of one stream. */
+  readonly id: number
   /** Everything up to this cursor was delivered; the gap starts right after it. */
   readonly from: Cursor | undefined
   /** ts_event (ns) of the first record delivered after the gap (exclusive end); undefined until it arrives. */
@@ -70,6 +72,11 @@ export interface Snapshot {
   readonly pauses: number
   readonly lastGap: Outage | undefined
   readonly pendingGaps: ReadonlyArray<PendingGap>
+  /** Gaps filled from the historical API, and the records that brought. */
+  readonly gapsRecovered: number
+  readonly gapRecordsRecovered: number
+  /** Historical fills that failed (their gaps stay pending). */
+  readonly gapFillFailures: number
   /** Wall clock of the last update, ms since epoch. */
   readonly updatedAt: number
 }
@@ -96,6 +103,9 @@ export const initial: Snapshot = {
   pauses: 0,
   lastGap: undefined,
   pendingGaps: [],
+  gapsRecovered: 0,
+  gapRecordsRecovered: 0,
+  gapFillFailures: 0,
   updatedAt: 0
 }
 

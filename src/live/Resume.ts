@@ -53,3 +53,39 @@ export const nsToMs = (ns: bigint): number => Number(ns / 1_000_000n)
 export const isReplayCompleted = (m: SystemMsg): boolean =>
   m.code === SystemCode.REPLAY_COMPLETED || (m.code === SystemCode.UNSET && /^Finished .* replay/.test(m.msg))
 
+
+/**
+ * Cuts a chunk before each of `rows` (ascending MBO row indexes): the pieces, in order, `rows.length + 1` of them.
+ * A non-MBO record at a cut row goes with the piece after the cut. Metadata stays on the first piece, a fatal
+ * problem on the last. Used where a gap sits inside a chunk (records skipped after slow reading).
+ */
+export const cutAt = (chunk: DecodedChunk, rows: ReadonlyArray<number>): Array<DecodedChunk> => {
+  if (rows.length === 0) return [chunk]
+  const mbo = chunk.mbo
+  const bounds = [0, ...rows.map((r) => Math.max(0, Math.min(mbo.length, r))), mbo.length]
+  const pieces: Array<DecodedChunk> = []
+  let k = 0
+  for (let p = 0; p + 1 < bounds.length; p++) {
+    const lo = bounds[p]!
+    const hi = bounds[p + 1]!
+    const last = p + 2 === bounds.length
+    const mask = new Uint8Array(mbo.length)
+    mask.fill(1, lo, hi)
+    const others: Array<DbnRecord> = []
+    const othersAt: Array<number> = []
+    while (k < chunk.others.length && (last || chunk.othersAt[k]! < hi)) {
+      others.push(chunk.others[k]!)
+      othersAt.push(chunk.othersAt[k]! - lo)
+      k++
+    }
+    pieces.push({
+      ...chunk,
+      metadata: p === 0 ? chunk.metadata : undefined,
+      fatal: last ? chunk.fatal : undefined,
+      mbo: Cursor.selectRows(mbo, mask, hi - lo),
+      others,
+      othersAt
+    })
+  }
+  return pieces
+}

@@ -61,6 +61,18 @@ describe("Resume", () => {
     assert.deepStrictEqual(Resume.advanceEvents(undefined, chunkOf([], 0, [[0, heartbeat(1n)]])).cursor, undefined)
   })
 
+  it("cuts a chunk before the given rows, records before a cut row staying in front of it", () => {
+    const c = chunkOf([1n, 2n, 3n, 4n, 5n], 0, [[0, definition(1n)], [2, definition(2n)], [5, definition(9n)]])
+    const pieces = Resume.cutAt({ ...c, fatal: { reason: "Truncated", offset: 7, detail: "x" } } as DecodedChunk, [2, 4])
+    assert.deepStrictEqual(pieces.map(ids), [[0, 1], [2, 3], [4]])
+    assert.deepStrictEqual(pieces.map((p) => p.othersAt), [[0], [0], [1]])
+    assert.deepStrictEqual(pieces.map((p) => p.fatal === undefined), [true, true, false])
+    assert.strictEqual(pieces.reduce((n, p) => n + p.mbo.length, 0), 5)
+    assert.deepStrictEqual(Resume.cutAt(c, []), [c])
+    // A cut at the end leaves an empty last piece with the records after the last row.
+    assert.deepStrictEqual(Resume.cutAt(c, [5]).map((p) => [ids(p), p.others.length]), [[[0, 1, 2, 3, 4], 2], [[], 1]])
+  })
+
   it("resumes exactly at any cut through runs of records sharing one ts_event", () => {
     const next = rng(7)
     for (let trial = 0; trial < 200; trial++) {

@@ -1,0 +1,167 @@
+import { assert, describe, it } from "@effect/vitest"
+import { NodeHttpClient } from "@effect/platform-node"
+import { Duration, Effect, Fiber, Layer, Logger, Redacted, Stream, TestClock } from "effect"
+import { Budget } from "../../src/gate/Budget.js"
+import * as HistoricalGapFill from "../../src/historical/GapFill.js"
+import * as Historical from "../../src/historical/Historical.js"
+import * as GapFill from "../../src/live/GapFill.js"
+import * as LiveConfig from "../../src/live/LiveConfig.js"
+import { LiveStatus } from "../../src/live/LiveStatus.js"
+import * as LiveStatusModule from "../../src/live/LiveStatus.js"
+import * as LiveSource from "../../src/live/LiveSource.js"
+import * as FakeGateway from "../../src/testing/FakeGateway.js"
+import * as FakeHistorical from "../../src/testing/FakeHistorical.js"
+import * as LiveData from "../../src/testing/LiveData.js"
+import { budgetLayer } from "../gate/support.js"
+import { expectedRows, historicalAnswer, rowsOf, tsOfRow, until } from "./support.js"
+
+const KEY = "db-gapfillapikey1234567890ABCDEF"
+const quiet = Logger.replace(Logger.defaultLogger, Logger.none)
+
+const settings = (port: number, overrides: Partial<LiveConfig.LiveSettings> = {}): LiveConfig.LiveSettings => ({
+  ...LiveConfig.defaults,
+  apiKey: Redacted.make(KEY),
+  host: "127.0.0.1",
+  port,
+  reconnectBase: Duration.millis(1),
+  reconnectMaxDelay: Duration.millis(20),
+  ...overrides
+})
+
+/** LiveStatus plus the historical fallback over a loopback fake of the API, metered by a Budget. */
+const withFill = (fake: FakeHistorical.FakeHistorical, live: LiveConfig.LiveSettings, dailyBudget = 10) =>
+  Layer.mergeAll(
+    LiveStatusModule.layer,
+    HistoricalGapFill.layer.pipe(
+      Layer.provide(Layer.succeed(LiveConfig.LiveConfig, live)),
+      Layer.provideMerge(
+        Historical.layer({ apiKey: Redacted.make(KEY), baseUrl: fake.url }).pipe(
+          Layer.provide(NodeHttpClient.layerUndici),
+          Layer.provideMerge(budgetLayer({ dailyBudget, cutoff: 1 }))
+        )
+      )
+    )
+  )
+
+/** Runs the live stream until `n` MBO rows arrived. */
+const consume = (s: LiveConfig.LiveSettings, n: number) =>
+  Effect.gen(function*() {
+    const rows: Array<string> = []
+    let filled = 0
+    yield* LiveSource.gatewayStream(s, undefined).pipe(
+      Stream.takeUntil((c) => {
+        if (GapFill.isFilled(c)) filled += c.mbo.length
+        rowsOf(c, rows)
+        return rows.length >= n
+      }),
+      Stream.runDrain
+    )
+    return { rows, filled }
+  })
+
+describe("LiveSource with the historical gap fill", () => {
+  it.scopedLive("fills a gap the gateway refused to replay, in place, so every record arrives once and in order", () =>
+    Effect.gen(function*() {
+      const data = LiveData.mboRecords({ count: 5000, seed: 7 })
+      const expected = expectedRows(data)
+      const gw = yield* FakeGateway.serve({
+        apiKey: KEY,
+        data: FakeGateway.records(data),
+        faults: [{ dropAfterRecords: 1000 }, { refuseReplay: true }, { skipOnLive: 500 }]
+      })
+      const fake = yield* FakeHistorical.serve({ apiKey: KEY, cost: 0.25, dataFor: historicalAnswer(data) })
+      const s = settings(gw.port)
+      const services = yield* Layer.build(withFill(fake, s))
+      const { rows, filled } = yield* consume(s, 5000).pipe(Effect.provide(services))
+      assert.strictEqual(rows.length, expected.length)
+      assert.deepStrictEqual(rows, expected)
+      // The gap runs from the cursor (record 999) through the whole timestamp live resumed in (record 1500's).
+      const end = tsOfRow(expected[1500]!)
+      const throughEnd = expected.filter((r) => tsOfRow(r) <= end).length
+      assert.isAbove(throughEnd, 1500)
+      assert.strictEqual(filled, throughEnd - 1000)
+      const requests = fake.requests()
+      assert.isTrue(requests.every((r) => r.authorized && r.status === 200))
+      const ranges = requests.filter((r) => r.endpoint === "timeseries.get_range")
+      assert.deepStrictEqual(ranges.map((r) => r.form["schema"]).sort(), ["definition", "mbo"])
+      for (const r of ranges) {
+        assert.strictEqual(r.form["start"], tsOfRow(expected[999]!).toString())
+        assert.strictEqual(r.form["end"], (end + 1n).toString())
+        assert.strictEqual(r.form["stype_in"], "parent")
+        assert.strictEqual(r.form["symbols"], "NQ.OPT")
+      }
+      // Each range was priced before it was fetched.
+      for (const schema of ["definition", "mbo"]) {
+        const i = requests.findIndex((r) => r.endpoint === "metadata.get_cost" && r.form["schema"] === schema)
+        const j = requests.findIndex((r) => r.endpoint === "timeseries.get_range" && r.form["schema"] === schema)
+        assert.isTrue(i >= 0 && i < j)
+      }
+      const snap = yield* Effect.flatMap(LiveStatus, (status) => status.get).pipe(Effect.provide(services))
+      assert.strictEqual(snap.gapsRecovered, 1)
+      assert.strictEqual(snap.gapRecordsRecovered, filled)
+      assert.deepStrictEqual(snap.pendingGaps, [])
+      // Going live after a gap that will be filled needs no snapshot: the books carry on.
+      assert.deepStrictEqual(
+        [gw.connections()[2]!.subscriptions[0]!.start, gw.connections()[2]!.subscriptions[0]!.snapshot],
+        [undefined, false]
+      )
+      const spent = yield* Effect.flatMap(Budget, (b) => b.state).pipe(Effect.provide(services))
+      assert.closeTo(spent.historicalUsd, 0.5, 1e-9)
+    }).pipe(Effect.provide(quiet)))
+
+  it.scoped("fills an outage longer than the replay limit from history", () =>
+    Effect.gen(function*() {
+      const data = LiveData.mboRecords({ count: 3000, seed: 8 })
+      const expected = expectedRows(data)
+      const gw = yield* FakeGateway.serve({
+        apiKey: KEY,
+        data: FakeGateway.records(data),
+        faults: [{ dropAfterRecords: 1000 }, { skipOnLive: 100 }]
+      })
+      const fake = yield* FakeHistorical.serve({ apiKey: KEY, cost: 0.1, dataFor: historicalAnswer(data) })
+      const s = settings(gw.port, {
+        reconnectBase: Duration.seconds(1),
+        reconnectMaxDelay: Duration.seconds(1),
+        replayWithin: Duration.millis(500)
+      })
+      const services = yield* Layer.build(withFill(fake, s))
+      const status = yield* Effect.provide(LiveStatus, services)
+      const fiber = yield* Effect.fork(consume(s, 3000).pipe(Effect.provide(services)))
+      yield* until(() => Effect.runSync(status.get).state === "Reconnecting")
+      yield* TestClock.adjust(Duration.seconds(2))
+      const { rows } = yield* Fiber.join(fiber)
+      assert.deepStrictEqual(rows, expected)
+      assert.isUndefined(gw.connections()[1]!.subscriptions[0]!.start)
+      const snap = yield* status.get
+      assert.strictEqual(snap.gapsRecovered, 1)
+      assert.deepStrictEqual(snap.pendingGaps, [])
+    }).pipe(Effect.provide(quiet)))
+
+  it.scopedLive("leaves the gap pending, with its bounds, when the fill would break the budget", () =>
+    Effect.gen(function*() {
+      const data = LiveData.mboRecords({ count: 5000, seed: 9 })
+      const expected = expectedRows(data)
+      const gw = yield* FakeGateway.serve({
+        apiKey: KEY,
+        data: FakeGateway.records(data),
+        faults: [{ dropAfterRecords: 1000 }, { refuseReplay: true }, { skipOnLive: 500 }]
+      })
+      // Each query costs $6 against a $10 day: the first range is refused before any data is fetched.
+      const fake = yield* FakeHistorical.serve({ apiKey: KEY, cost: 6, dataFor: historicalAnswer(data) })
+      const s = settings(gw.port)
+      const end = tsOfRow(expected[1500]!)
+      const after = expected.slice(1500).filter((r) => tsOfRow(r) > end)
+      const services = yield* Layer.build(withFill(fake, s))
+      const { rows, filled } = yield* consume(s, 1000 + after.length).pipe(Effect.provide(services))
+      assert.strictEqual(filled, 0)
+      assert.deepStrictEqual(rows, [...expected.slice(0, 1000), ...after])
+      const snap = yield* Effect.flatMap(LiveStatus, (status) => status.get).pipe(Effect.provide(services))
+      assert.strictEqual(snap.gapsRecovered, 0)
+      assert.strictEqual(snap.gapFillFailures, 1)
+      assert.deepStrictEqual(snap.pendingGaps.map((g) => [g.reason, g.from?.tsEvent, g.to]), [
+        ["ReplayRefused", tsOfRow(expected[999]!), end + 1n]
+      ])
+      assert.include(snap.pendingGaps[0]!.detail, "Budget")
+      assert.isFalse(fake.requests().some((r) => r.endpoint === "timeseries.get_range" && r.status === 200))
+    }).pipe(Effect.provide(quiet)))
+})

@@ -1,0 +1,81 @@
+/** Shared by the live tests: rows of decoded MBO records as comparable lines, and the served data made historical. */
+import { Effect } from "effect"
+import type { DecodedChunk } from "../../src/dbn/Batch.js"
+import { DbnDecoder } from "../../src/dbn/Decoder.js"
+import { DbnWriter } from "../../src/dbn/Encoder.js"
+import * as Cursor from "../../src/source/Cursor.js"
+
+/** One line per MBO row with every field, so "equal" means equal row by row. */
+export const rowsOf = (c: DecodedChunk, into: Array<string>): void => {
+  const m = c.mbo
+  for (let i = 0; i < m.length; i++) {
+    into.push(
+      `${m.sequence[i]} ${m.instrumentId[i]} ${m.tsEventHi[i]}:${m.tsEventLo[i]} ${m.orderIdHi[i]}:${m.orderIdLo[i]} ` +
+        `${m.priceHi[i]}:${m.priceLo[i]} ${m.size[i]} ${m.flags[i]} ${m.action[i]} ${m.side[i]} ${m.tsRecvLo[i]} ${m.tsInDelta[i]}`
+    )
+  }
+}
+
+/** The served records (DBN v3 records without metadata), decoded directly: what a consumer must end up with. */
+export const expectedRows = (bytes: Uint8Array): Array<string> => {
+  const d = new DbnDecoder({ fragment: { version: 3 } })
+  d.push(bytes)
+  const rows: Array<string> = []
+  rowsOf(d.drain(), rows)
+  return rows
+}
+
+export const tsOfRow = (row: string): bigint => {
+  const [hi, lo] = row.split(" ")[2]!.split(":").map(Number)
+  return (BigInt(hi!) << 32n) | BigInt(lo!)
+}
+
+/**
+ * What the historical API answers for `timeseries.get_range` over the served records: the MBO records with
+ * start ≤ ts_event < end as a DBN v3 stream with metadata (no records for other schemas), as the real API does.
+ */
+export const historicalAnswer = (bytes: Uint8Array) => {
+  const d = new DbnDecoder({ fragment: { version: 3 } })
+  d.push(bytes)
+  const all = d.drain().mbo
+  return (form: Readonly<Record<string, string>>): Uint8Array => {
+    const start = BigInt(form["start"]!)
+    const end = BigInt(form["end"]!)
+    const mask = new Uint8Array(all.length)
+    let n = 0
+    for (let i = 0; i < all.length; i++) {
+      const ts = (BigInt(all.tsEventHi[i]!) << 32n) | BigInt(all.tsEventLo[i]!)
+      if (ts >= start && ts < end && form["schema"] === "mbo") {
+        mask[i] = 1
+        n++
+      }
+    }
+    const w = new DbnWriter().metadata({
+      version: 3,
+      dataset: form["dataset"] ?? "GLBX.MDP3",
+      schema: form["schema"] === "mbo" ? 0 : 9,
+      start,
+      end,
+      limit: 0n,
+      stype_in: 4,
+      stype_out: 0,
+      ts_out: false,
+      symbol_cstr_len: 71,
+      symbols: (form["symbols"] ?? "").split(","),
+      partial: [],
+      not_found: [],
+      mappings: []
+    })
+    w.mboRows(Cursor.selectRows(all, mask, n))
+    return w.toBytes()
+  }
+}
+
+/** Waits for something the socket peers do (not for time): polls the condition on the event loop. */
+export const until = (cond: () => boolean) =>
+  Effect.promise(() =>
+    new Promise<void>((resolve) => {
+      const check = () => (cond() ? resolve() : setTimeout(check, 1))
+      check()
+    })
+  )
