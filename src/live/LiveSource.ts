@@ -15,7 +15,7 @@ import { GapFill, type GapFillError } from "./GapFill.js"
 import { GatewayError, isRetryable } from "./GatewayError.js"
 import { LiveConfig, type LiveSettings } from "./LiveConfig.js"
 import * as LiveConfigModule from "./LiveConfig.js"
-import { LiveStatus, type Outage, type PendingGap, type Snapshot } from "./LiveStatus.js"
+import { LiveStatus, type Outage, type PendingGap, RECENT_GAPS, type Snapshot } from "./LiveStatus.js"
 import * as LiveStatusModule from "./LiveStatus.js"
 import * as Reconnect from "./Reconnect.js"
 import * as Resume from "./Resume.js"
@@ -336,7 +336,8 @@ export const gatewayStream = (
             ...s,
             gapsRecovered: s.gapsRecovered + 1,
             gapRecordsRecovered: s.gapRecordsRecovered + records,
-            pendingGaps: s.pendingGaps.filter((g) => g.id !== gap.id)
+            pendingGaps: s.pendingGaps.filter((g) => g.id !== gap.id),
+            recoveredGaps: [...s.recoveredGaps, { ...gap, records, tookMs: now - started }].slice(-RECENT_GAPS)
           }))
           yield* Effect.logInfo("Gap recovered from the historical API").pipe(Effect.annotateLogs({
             reason: gap.reason,
@@ -464,7 +465,8 @@ export const gatewayStream = (
         gatewayError: undefined
       }
       run.last = live
-      return Decode.decodeStream(session.bytes).pipe(
+      // Recyclable batches: a consumer that calls `release` (the pipeline does) saves an allocation per chunk.
+      return Decode.decodeStream(session.bytes, { recycle: true }).pipe(
         Stream.mapError((e) =>
           e._tag === "DbnError" ? new GatewayError({ reason: "Protocol", detail: `DBN stream: ${e.message}` }) : e
         ),

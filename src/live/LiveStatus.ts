@@ -38,6 +38,15 @@ export interface PendingGap {
   readonly recordedAt: number
 }
 
+/** A gap filled from the historical API. */
+export interface RecoveredGap extends PendingGap {
+  readonly records: number
+  readonly tookMs: number
+}
+
+/** Recovered gaps kept in the snapshot (the StreamManager stores every one). */
+export const RECENT_GAPS = 20
+
 export interface Snapshot {
   readonly state: State
   readonly gateway: string
@@ -77,6 +86,8 @@ export interface Snapshot {
   readonly gapRecordsRecovered: number
   /** Historical fills that failed (their gaps stay pending). */
   readonly gapFillFailures: number
+  /** The last `RECENT_GAPS` recovered gaps, oldest first. */
+  readonly recoveredGaps: ReadonlyArray<RecoveredGap>
   /** Wall clock of the last update, ms since epoch. */
   readonly updatedAt: number
 }
@@ -106,6 +117,7 @@ export const initial: Snapshot = {
   gapsRecovered: 0,
   gapRecordsRecovered: 0,
   gapFillFailures: 0,
+  recoveredGaps: [],
   updatedAt: 0
 }
 

@@ -6,6 +6,7 @@ import { Layer } from "effect"
 import { BaselinesRepo } from "./BaselinesRepo.js"
 import { CheckpointsRepo } from "./CheckpointsRepo.js"
 import { FlaggedRepo } from "./FlaggedRepo.js"
+import { GapsRepo } from "./GapsRepo.js"
 import { Retention } from "./Retention.js"
 import { RunsRepo } from "./RunsRepo.js"
 import { SignalsRepo } from "./SignalsRepo.js"
@@ -20,7 +21,8 @@ export const layerRepos = Layer.mergeAll(
   CheckpointsRepo.Default,
   Retention.Default,
   SignalsRepo.Default,
-  BaselinesRepo.Default
+  BaselinesRepo.Default,
+  GapsRepo.Default
 )
 
 export const layer = (options: Sql.Options) => layerRepos.pipe(Layer.provideMerge(Sql.layer(options)))

@@ -34,8 +34,8 @@ export const tsOfRow = (row: string): bigint => {
  * What the historical API answers for `timeseries.get_range` over the served records: the MBO records with
  * start ≤ ts_event < end as a DBN v3 stream with metadata (no records for other schemas), as the real API does.
  */
-export const historicalAnswer = (bytes: Uint8Array) => {
-  const d = new DbnDecoder({ fragment: { version: 3 } })
+export const historicalAnswer = (bytes: Uint8Array, withMetadata = false) => {
+  const d = withMetadata ? new DbnDecoder() : new DbnDecoder({ fragment: { version: 3 } })
   d.push(bytes)
   const all = d.drain().mbo
   return (form: Readonly<Record<string, string>>): Uint8Array => {
