@@ -9,6 +9,7 @@ import * as DbnDump from "./DbnDump.js"
 import * as Export from "./Export.js"
 import * as Live from "./Live.js"
 import * as Replay from "./Replay.js"
+import * as Report from "./Report.js"
 import * as Signals from "./Signals.js"
 import { formatStatus } from "./Status.js"
 
@@ -40,7 +41,10 @@ const replay = Command.make(
     records: Options.integer("records").pipe(
       Options.withDescription("Approximate record count of the generated session when no file is given"),
       Options.optional
-    )
+    ),
+    serve: Options.boolean("serve").pipe(Options.withDescription(
+      "Serve the control interface and live dashboard (IFD_CONTROL_HOST/PORT) during the run, and after it until Ctrl-C"
+    ))
   },
   (o) =>
     Replay.run({
@@ -49,7 +53,8 @@ const replay = Command.make(
       speed: o.speed,
       tradesOut: Option.getOrUndefined(o.tradesOut),
       seed: o.seed,
-      records: Option.getOrUndefined(o.records)
+      records: Option.getOrUndefined(o.records),
+      serve: o.serve
     })
 ).pipe(Command.withDescription("Replay DBN files (or a generated session) through the pipeline into SQLite"))
 
@@ -201,9 +206,32 @@ const backfill = Command.make(
   "Fetch history from Databento's historical API (priced first, within the budget) through the pipeline"
 ))
 
+const report = Command.make(
+  "report",
+  {
+    db,
+    day: Options.text("day").pipe(
+      Options.withDescription("UTC day, YYYY-MM-DD (default: the day of the latest stored window)"),
+      Options.optional
+    ),
+    expiration: Options.text("expiration").pipe(
+      Options.withDescription("Only this expiration, YYYY-MM-DD (default: every expiration of the day)"),
+      Options.optional
+    ),
+    out: Options.file("out").pipe(Options.withDescription("HTML file to write"))
+  },
+  (o) =>
+    Report.run({
+      db: Option.getOrUndefined(o.db),
+      day: Option.getOrUndefined(o.day),
+      expiration: Option.getOrUndefined(o.expiration),
+      out: o.out
+    })
+).pipe(Command.withDescription("Write the dashboard's views of a stored day as one self-contained HTML file"))
+
 export const root = Command.make("ifd-stream").pipe(
   Command.withDescription("Institutional flow detector for CME NQ options"),
-  Command.withSubcommands([replay, live, status, backfill, gateway, sim, baseline, dbn, exportCommand, prune])
+  Command.withSubcommands([replay, live, status, backfill, gateway, sim, baseline, dbn, exportCommand, prune, report])
 )
 
 export const run = Command.run(root, { name: "ifd-stream", version: "0.1.0" })

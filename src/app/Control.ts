@@ -1,14 +1,19 @@
 /**
  * The control interface: a loopback HTTP server over `StreamStatus` with health, status JSON, Prometheus metrics,
  * recent signals (JSON or server-sent events) and token-protected pause/resume/stop; plus the client the
- * `status` command uses. Issue 6 (control interface).
+ * `status` command uses. Issue 6 (control interface). Also the dashboard (issue 7): the page at `/`, its JSON reads
+ * from SQLite under `/api/` and its event stream at `/events`.
  */
 import { HttpClient, HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { ServeError } from "@effect/platform/HttpServerError"
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
+import { SqlClient } from "@effect/sql"
 import { Config, Context, Duration, Effect, Layer, Option, PubSub, Redacted, Schema, type Scope, Stream } from "effect"
 import * as crypto from "node:crypto"
 import * as http from "node:http"
+import * as Page from "../dashboard/Page.js"
+import * as DashboardRepo from "../store/DashboardRepo.js"
+import type { StoreError } from "../store/StoreError.js"
 import { type StatusSnapshot, StreamStatus } from "./Status.js"
 
 export interface ControlSettings {
@@ -127,6 +132,34 @@ export const metricsOf = (s: StatusSnapshot): string => {
       "Gaps waiting for the historical fallback.",
       one(s.live === null ? null : Array.isArray(s.live["pendingGaps"]) ? s.live["pendingGaps"].length : null)
     ),
+    metric("ifd_gaps_recovered_total", "counter", "Gaps filled from the historical API.", one(s.live === null ? null : num(s.live["gapsRecovered"]))),
+    metric(
+      "ifd_gap_records_recovered_total",
+      "counter",
+      "Records delivered by historical gap fills.",
+      one(s.live === null ? null : num(s.live["gapRecordsRecovered"]))
+    ),
+    metric("ifd_gap_fill_failures_total", "counter", "Historical gap fills that failed.", one(s.live === null ? null : num(s.live["gapFillFailures"]))),
+    metric(
+      "ifd_stored_gaps",
+      "gauge",
+      "Gaps stored in the database, by status.",
+      s.manager === null || s.manager["gaps"] === null || typeof s.manager["gaps"] !== "object"
+        ? []
+        : (["open", "pending", "recovered"] as const).map((k) =>
+          [`{status="${k}"}`, num((s.manager!["gaps"] as Record<string, unknown>)[k]) ?? 0] as const
+        )
+    ),
+    metric(
+      "ifd_stream_phase",
+      "gauge",
+      "1 for the StreamManager's current phase.",
+      s.manager === null
+        ? []
+        : (["Idle", "WaitingForOpen", "Streaming", "BudgetExhausted", "Stopping", "Stopped"] as const).map((k) =>
+          [`{phase="${k}"}`, s.manager!.phase === k ? 1 : 0] as const
+        )
+    ),
     metric("ifd_budget_spent_usd", "gauge", "Spent on the trade date, USD.", one(s.budget === null ? null : num(s.budget["spentUsd"]))),
     metric("ifd_budget_remaining_usd", "gauge", "Left before the cutoff, USD.", one(s.budget === null ? null : num(s.budget["remainingUsd"]))),
     metric("ifd_budget_limit_usd", "gauge", "Daily budget times the cutoff, USD.", one(s.budget === null ? null : num(s.budget["limitUsd"]))),
@@ -139,6 +172,46 @@ export const metricsOf = (s: StatusSnapshot): string => {
 
 const encoder = new TextEncoder()
 const sseEvent = (s: unknown) => encoder.encode(`event: signal\ndata: ${JSON.stringify(s)}\n\n`)
+const sseNamed = (name: string, data: unknown) => encoder.encode(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`)
+
+/** How often `/events` sends the status snapshot. */
+export const DASHBOARD_STATUS_INTERVAL = Duration.seconds(1)
+
+const searchParams = Effect.map(HttpServerRequest.HttpServerRequest, (r) => new URL(r.url, "http://localhost").searchParams)
+
+const storeFailure = (e: StoreError) =>
+  Effect.succeed(HttpServerResponse.unsafeJson({ error: e.message }, { status: e.reason === "Input" ? 400 : 500 }))
+
+/** The dashboard's JSON reads; without a database they answer empty (and the signals kept in memory). */
+const dashboardRoutes = (status: StreamStatus, data: DashboardRepo.DashboardRepo | undefined) => {
+  /** `?day=`, or the UTC day of the latest stored window. */
+  const dayOf = (params: URLSearchParams) =>
+    Effect.gen(function*() {
+      const given = params.get("day")
+      if (given !== null && given !== "") return given as string | undefined
+      return data === undefined ? undefined : yield* data.latestDay()
+    })
+  const expirations = Effect.gen(function*() {
+    const day = yield* dayOf(yield* searchParams)
+    const list = day === undefined || data === undefined ? [] : yield* data.expirations(day)
+    return HttpServerResponse.unsafeJson({ day: day ?? null, expirations: list })
+  }).pipe(Effect.catchTag("StoreError", storeFailure))
+  const windows = Effect.gen(function*() {
+    const params = yield* searchParams
+    const day = yield* dayOf(params)
+    const expiration = params.get("expiration") ?? undefined
+    const list = day === undefined || data === undefined ? [] : yield* data.windows(day, expiration)
+    return HttpServerResponse.unsafeJson({ day: day ?? null, expiration: expiration ?? null, windows: list })
+  }).pipe(Effect.catchTag("StoreError", storeFailure))
+  const signals = Effect.gen(function*() {
+    const day = yield* dayOf(yield* searchParams)
+    const list = day === undefined || data === undefined
+      ? [...(yield* status.recent)].reverse()
+      : yield* data.signals(day)
+    return HttpServerResponse.unsafeJson({ day: day ?? null, signals: list })
+  }).pipe(Effect.catchTag("StoreError", storeFailure))
+  return { expirations, windows, signals }
+}
 
 const control = (settings: ControlSettings, status: StreamStatus, action: Effect.Effect<void>) =>
   Effect.gen(function*() {
@@ -161,8 +234,39 @@ const control = (settings: ControlSettings, status: StreamStatus, action: Effect
   })
 
 /** The router; exported for tests that mount it on their own server. */
-export const router = (settings: ControlSettings, status: StreamStatus) =>
-  HttpRouter.empty.pipe(
+export const router = (settings: ControlSettings, status: StreamStatus, data?: DashboardRepo.DashboardRepo) => {
+  const dashboard = dashboardRoutes(status, data)
+  return HttpRouter.empty.pipe(
+    HttpRouter.get("/", Effect.sync(() => HttpServerResponse.html(Page.html()))),
+    HttpRouter.get("/api/expirations", dashboard.expirations),
+    HttpRouter.get("/api/windows", dashboard.windows),
+    HttpRouter.get("/api/signals", dashboard.signals),
+    HttpRouter.get(
+      "/events",
+      Effect.sync(() => {
+        // Both subscriptions are taken before the first byte goes out, as for /signals.
+        const body = Stream.unwrapScoped(Effect.gen(function*() {
+          const signals = yield* PubSub.subscribe(status.signals)
+          const windows = yield* PubSub.subscribe(status.windows)
+          return Stream.concat(
+            Stream.make(encoder.encode(": connected\n\n")),
+            Stream.mergeAll([
+              Stream.fromQueue(signals).pipe(Stream.map((s) => sseNamed("signal", s))),
+              Stream.fromQueue(windows).pipe(Stream.map((w) => sseNamed("windows", w))),
+              Stream.tick(DASHBOARD_STATUS_INTERVAL).pipe(
+                Stream.mapEffect(() => status.snapshot),
+                Stream.map((s) => sseNamed("status", s))
+              ),
+              Stream.tick(settings.heartbeat).pipe(Stream.drop(1), Stream.map(() => encoder.encode(": heartbeat\n\n")))
+            ], { concurrency: "unbounded" })
+          )
+        }))
+        return HttpServerResponse.stream(body, {
+          contentType: "text/event-stream",
+          headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
+        })
+      })
+    ),
     HttpRouter.get("/health", Effect.succeed(HttpServerResponse.text("ok"))),
     HttpRouter.get("/status", Effect.map(status.snapshot, (s) => HttpServerResponse.unsafeJson(s))),
     HttpRouter.get(
@@ -197,6 +301,7 @@ export const router = (settings: ControlSettings, status: StreamStatus) =>
     HttpRouter.post("/control/resume", control(settings, status, status.resume)),
     HttpRouter.post("/control/stop", control(settings, status, status.requestStop))
   )
+}
 
 /** Starts the server in the current scope and returns where it listens. */
 export const make = (settings: ControlSettings): Effect.Effect<
@@ -206,9 +311,11 @@ export const make = (settings: ControlSettings): Effect.Effect<
 > =>
   Effect.gen(function*() {
     const status = yield* StreamStatus
+    // The dashboard reads SQLite when the process has a database (live, replay --serve); otherwise it answers empty.
+    const data = Option.getOrUndefined(Option.map(yield* Effect.serviceOption(SqlClient.SqlClient), DashboardRepo.make))
     const node = http.createServer()
     const server = yield* NodeHttpServer.make(() => node, { host: settings.host, port: settings.port })
-    yield* HttpServer.serveEffect()(router(settings, status)).pipe(
+    yield* HttpServer.serveEffect()(router(settings, status, data)).pipe(
       Effect.provideService(HttpServer.HttpServer, server)
     )
     // `server.close()` waits for open connections, and an SSE client never ends its own: drop them first.

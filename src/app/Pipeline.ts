@@ -29,6 +29,8 @@ export interface RunOptions {
   /** Wraps the source's chunk stream (the live command meters and stops it on the budget here). */
   /** Called with each batch of reported signals as soon as their windows close (the signal stream). */
   readonly onSignals?: ((signals: ReadonlyArray<WindowSignal>) => Effect.Effect<void>) | undefined
+  /** Called with each batch of closed windows right after it is stored (the dashboard's live heatmap). */
+  readonly onWindows?: ((windows: ReadonlyArray<PressureWindow>) => Effect.Effect<void>) | undefined
   /** Called once per chunk after it is applied and stored (the control interface's counters). */
   readonly onChunk?: ((stats: EngineStats, windowsStored: number) => Effect.Effect<void>) | undefined
   readonly around?: (<E, R>(chunks: Stream.Stream<DecodedChunk, E, R>) => Stream.Stream<DecodedChunk, E, R>) | undefined
@@ -67,6 +69,7 @@ export const run = Effect.fn("Pipeline.run")(function*(options: RunOptions) {
     closed.length === 0 ? Effect.void : Effect.gen(function*() {
       yield* windowsRepo.upsert(closed)
       windows += closed.length
+      if (options.onWindows !== undefined) yield* options.onWindows(closed)
       if (cursor !== undefined) yield* checkpoints.put(source.name, Cursor.encode(cursor))
     })
 

@@ -2,7 +2,7 @@
  * `replay`: DBN files (or, with none, a generated NQ options session) through the pipeline into SQLite,
  * with a progress line while it runs and a summary at the end. Also `sim`, which only writes a session.
  */
-import { Console, Effect, Layer } from "effect"
+import { Console, Deferred, Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -10,7 +10,9 @@ import * as Simulator from "../sim/Simulator.js"
 import * as Truth from "../sim/Truth.js"
 import * as ReplaySource from "../source/ReplaySource.js"
 import * as Store from "../store/Store.js"
+import * as Control from "./Control.js"
 import * as Pipeline from "./Pipeline.js"
+import { StreamStatus } from "./Status.js"
 
 export interface ReplayOptions {
   readonly files: ReadonlyArray<string>
@@ -19,6 +21,8 @@ export interface ReplayOptions {
   readonly tradesOut: string | undefined
   readonly seed: number
   readonly records: number | undefined
+  /** Serve the control interface and dashboard (IFD_CONTROL_*) during the run and after it, until SIGINT or stop. */
+  readonly serve?: boolean | undefined
 }
 
 /** Writes a simulated session to `file` chunk by chunk (bounded memory) and returns its truth. */
@@ -77,16 +81,36 @@ export const run = (options: ReplayOptions) =>
       files = [file]
     }
     const db = options.db ?? process.env.IFD_DB ?? "./ifd.sqlite"
-    const summary = yield* Pipeline.run({ tradesOut: options.tradesOut, progress: true }).pipe(
-      Effect.provide(Layer.merge(
-        ReplaySource.layerFiles(files, { speed: options.speed }),
-        Store.layer({ filename: db })
-      ))
-    )
+    const layer = Layer.merge(ReplaySource.layerFiles(files, { speed: options.speed }), Store.layer({ filename: db }))
+    if (options.serve === true) return yield* served(files, db, options).pipe(Effect.provide(layer))
+    const summary = yield* Pipeline.run({ tradesOut: options.tradesOut, progress: true }).pipe(Effect.provide(layer))
     yield* Console.log(`replay of ${files.length} file(s) into ${db}`)
     yield* printSummary(summary)
     return summary
   })
+
+/** The replay with the control interface up (the dashboard follows it live), kept up after the end until stopped. */
+const served = (files: ReadonlyArray<string>, db: string, options: ReplayOptions) =>
+  Effect.gen(function*() {
+    const status = yield* StreamStatus
+    yield* status.setSource("replay")
+    yield* status.beginRun
+    const run = Pipeline.run({
+      tradesOut: options.tradesOut,
+      progress: true,
+      onSignals: status.onSignals,
+      onWindows: status.onWindows,
+      onChunk: (stats, windows) => status.recordStats(stats, { windowsStored: windows }),
+      around: status.around
+    })
+    const summary: Pipeline.RunSummary | undefined = yield* Effect.raceFirst(run, Effect.as(Deferred.await(status.stop), undefined))
+    if (summary === undefined) return undefined
+    yield* Console.log(`replay of ${files.length} file(s) into ${db}`)
+    yield* printSummary(summary)
+    yield* Console.error("replay done; the dashboard stays up until Ctrl-C (or POST /control/stop)")
+    yield* Deferred.await(status.stop)
+    return summary
+  }).pipe(Effect.provide(Layer.provideMerge(Control.layer, StreamStatus.Default)))
 
 export const sim = (options: { readonly out: string; readonly seed: number; readonly records: number | undefined; readonly truth: string | undefined }) =>
   Effect.gen(function*() {

@@ -7,6 +7,7 @@ import { Chunk, Clock, Deferred, Effect, Option, PubSub, Ref, Stream, Subscripti
 import * as DateTime from "effect/DateTime"
 import type { DecodedChunk } from "../dbn/Batch.js"
 import type { EngineStats } from "../flow/Engine.js"
+import type { PressureWindow } from "../flow/PressureWindow.js"
 import type { WindowSignal } from "../flow/Signals.js"
 import { Budget, type BudgetState } from "../gate/Budget.js"
 import { MarketHours, type MarketStatus } from "../gate/MarketHours.js"
@@ -109,6 +110,8 @@ export interface StatusSnapshot {
   readonly live: { readonly connected: boolean; readonly [k: string]: Json } | null
   readonly budget: { readonly [k: string]: Json } | null
   readonly market: { readonly open: boolean; readonly [k: string]: Json } | null
+  /** The StreamManager's state (phase, sessions, stored gaps); null without one (replay). */
+  readonly manager: { readonly phase: string; readonly [k: string]: Json } | null
 }
 
 export interface SnapshotParts {
@@ -121,6 +124,7 @@ export interface SnapshotParts {
   readonly live: LiveSnapshot | undefined
   readonly budget: BudgetState | undefined
   readonly market: MarketStatus | undefined
+  readonly manager?: { readonly phase: string } | undefined
 }
 
 const STALE_MS = 2000
@@ -158,7 +162,10 @@ export const snapshotOf = (p: SnapshotParts): StatusSnapshot => {
       ? null
       : { ...(toJson(p.live) as { readonly [k: string]: Json }), connected: isConnected(p.live) },
     budget: p.budget === undefined ? null : (toJson(p.budget) as { readonly [k: string]: Json }),
-    market: p.market === undefined ? null : { ...(toJson(p.market) as { readonly [k: string]: Json }), open: p.market.open }
+    market: p.market === undefined ? null : { ...(toJson(p.market) as { readonly [k: string]: Json }), open: p.market.open },
+    manager: p.manager === undefined
+      ? null
+      : { ...(toJson(p.manager) as { readonly [k: string]: Json }), phase: p.manager.phase }
   }
 }
 
@@ -176,9 +183,12 @@ export class StreamStatus extends Effect.Service<StreamStatus>()("ifd/app/Stream
     // LiveSource builds its LiveStatus per session (inside the market-hours gate), so it can also be attached later.
     const live = yield* Ref.make(yield* Effect.serviceOption(LiveStatus))
     const source = yield* Ref.make<"live" | "replay" | undefined>(undefined)
+    const manager = yield* Ref.make<Option.Option<Effect.Effect<{ readonly phase: string }>>>(Option.none())
     const budget = yield* Effect.serviceOption(Budget)
     const market = yield* Effect.serviceOption(MarketHours)
-    yield* Effect.addFinalizer(() => PubSub.shutdown(signals))
+    // Batches of closed windows as the pipeline stores them (the dashboard's live heatmap).
+    const windows = yield* PubSub.sliding<ReadonlyArray<PressureWindow>>(256)
+    yield* Effect.addFinalizer(() => Effect.zipRight(PubSub.shutdown(signals), PubSub.shutdown(windows)))
 
     /** Counts a chunk pulled from the source: records, last ts_event, rate. */
     const recordChunk = Effect.fnUntraced(function*(chunk: DecodedChunk) {
@@ -249,6 +259,10 @@ export class StreamStatus extends Effect.Service<StreamStatus>()("ifd/app/Stream
       yield* PubSub.publishAll(signals, reported)
     })
 
+    /** Publishes a batch of stored closed windows; pass as `Pipeline.run({ onWindows })`. */
+    const onWindows = (closed: ReadonlyArray<PressureWindow>): Effect.Effect<void> =>
+      closed.length === 0 ? Effect.void : Effect.asVoid(PubSub.publish(windows, closed))
+
     /** Returns at once when running; otherwise waits until resumed or stopped. */
     const waitWhilePaused: Effect.Effect<void> = Effect.flatMap(SubscriptionRef.get(paused), (p) =>
       !p ? Effect.void : Effect.raceFirst(
@@ -290,7 +304,11 @@ export class StreamStatus extends Effect.Service<StreamStatus>()("ifd/app/Stream
         stopping: yield* Deferred.isDone(stop),
         live: Option.isSome(liveNow) ? yield* liveNow.value.get : undefined,
         budget: Option.isSome(budget) ? yield* budget.value.state : undefined,
-        market: Option.isSome(market) ? yield* market.value.status : undefined
+        market: Option.isSome(market) ? yield* market.value.status : undefined,
+        manager: yield* Option.match(yield* Ref.get(manager), {
+          onNone: () => Effect.succeed(undefined),
+          onSome: (view) => view
+        })
       })
     })
 
@@ -302,15 +320,20 @@ export class StreamStatus extends Effect.Service<StreamStatus>()("ifd/app/Stream
       stop,
       /** Every reported signal as it is published (subscribe before it happens). */
       signals,
+      /** Every batch of closed windows as it is stored (subscribe before it happens). */
+      windows,
       /** The last `RECENT_SIGNALS` reported signals, oldest first. */
       recent: Effect.map(Ref.get(recent), Chunk.toReadonlyArray),
       /** Says which source feeds the stream before any LiveStatus is attached (e.g. live, waiting for the open). */
       setSource: (value: "live" | "replay") => Ref.set(source, value),
       attachLive,
+      /** Shows the StreamManager's state in the snapshot. */
+      attachManager: (view: Effect.Effect<{ readonly phase: string }>) => Ref.set(manager, Option.some(view)),
       recordChunk,
       beginRun,
       recordStats,
       onSignals,
+      onWindows,
       waitWhilePaused,
       around,
       pause: setPaused(true),
@@ -342,6 +365,11 @@ export const formatStatus = (s: StatusSnapshot): string => {
   if (s.budget !== null) {
     const n = (k: string) => (typeof s.budget![k] === "number" ? `$${(s.budget![k] as number).toFixed(2)}` : "?")
     lines.push(`budget         ${n("spentUsd")} spent, ${n("remainingUsd")} left of ${n("limitUsd")}`)
+  }
+  if (s.manager !== null) {
+    const g = s.manager["gaps"] as { readonly [k: string]: Json } | null
+    const gaps = g === null ? "" : `; gaps: ${String(g["recovered"])} recovered, ${String(g["pending"])} pending, ${String(g["open"])} open`
+    lines.push(`stream         ${s.manager.phase}${gaps}`)
   }
   if (s.market !== null) lines.push(`market         ${s.market.open ? "open" : `closed, opens ${String(s.market["nextOpen"])}`}`)
   return lines.join("\n")

@@ -195,4 +195,10 @@ export interface DecodedChunk {
   readonly skippedMalformed: number
   /** The first few non-fatal problems of this chunk (bounded). */
   readonly problems: ReadonlyArray<DbnProblem>
+  /**
+   * Set by sources that recycle batches (`Decode.decode({ recycle: true })`): hands `mbo`'s storage back to the
+   * decoder for a later chunk. The last consumer calls it once it holds no reference to the batch; calling it again
+   * does nothing. Chunks without it are simply left to the garbage collector.
+   */
+  readonly release?: (() => void) | undefined
 }

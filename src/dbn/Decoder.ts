@@ -81,6 +81,8 @@ export class DbnDecoder {
   private md: Metadata | undefined = undefined
   /** A batch handed back by `recycle`, refilled instead of allocating when it is big enough. */
   private spare: MboBatch | undefined = undefined
+  /** Whether batches come back (`recycle` was called): fresh ones then get some slack, so one keeps fitting. */
+  private recycling = false
 
   // Per drain.
   private batch: MboBatch = EMPTY_BATCH
@@ -184,6 +186,7 @@ export class DbnDecoder {
    */
   recycle(batch: MboBatch): void {
     if (batch === EMPTY_BATCH || batch === EMPTY_BATCH_TS_OUT) return
+    this.recycling = true
     if (this.spare === undefined || batch.sequence.length > this.spare.sequence.length) this.spare = batch
   }
 
@@ -430,6 +433,9 @@ export class DbnDecoder {
       b = spare
       cap = spare.sequence.length
     } else {
+      // A chunk's batch is sized by its bytes plus the record carried from the last one: without slack, a recycled
+      // batch is often one row short for the next chunk of the same read size.
+      if (this.recycling && cap > 1024) cap += cap >> 4
       b = allocMboBatch(cap, this.tsOut)
     }
     if (rows > 0) copyRows(old, b, rows)

@@ -4,7 +4,7 @@
  * in order, before the records after the gap, so the books carry on as if nothing was missed.
  * The service is optional: without it gaps stay pending in `LiveStatus` (and the StreamManager persists them).
  */
-import { Context, Data, type Stream } from "effect"
+import { Context, Data, type Effect, type Stream } from "effect"
 import type { DecodedChunk } from "../dbn/Batch.js"
 import type { Cursor } from "../source/Cursor.js"
 
@@ -45,3 +45,11 @@ export const markFilled = (chunk: DecodedChunk): DecodedChunk => {
 }
 
 export const isFilled = (chunk: DecodedChunk): boolean => filled.has(chunk)
+
+/**
+ * Counts the DBN bytes received from the gateway socket (the data budget meters them); optional. Historical fills
+ * are not socket bytes: they are charged as historical purchases.
+ */
+export class ByteMeter extends Context.Tag("ifd/live/ByteMeter")<ByteMeter, {
+  readonly record: (bytes: number) => Effect.Effect<unknown>
+}>() {}

@@ -11,7 +11,7 @@ import * as Cursor from "../source/Cursor.js"
 import * as Decode from "../source/Decode.js"
 import { MarketDataSource, SourceError } from "../source/MarketDataSource.js"
 import * as Cram from "./Cram.js"
-import { GapFill, type GapFillError } from "./GapFill.js"
+import { ByteMeter, GapFill, type GapFillError } from "./GapFill.js"
 import { GatewayError, isRetryable } from "./GatewayError.js"
 import { LiveConfig, type LiveSettings } from "./LiveConfig.js"
 import * as LiveConfigModule from "./LiveConfig.js"
@@ -87,6 +87,7 @@ export const gatewayStream = (
   Stream.unwrapScoped(Effect.gen(function*() {
     const status = yield* LiveStatus
     const gapFill = Option.getOrUndefined(yield* Effect.serviceOption(GapFill))
+    const meter = Option.getOrUndefined(yield* Effect.serviceOption(ByteMeter))
     const driver = yield* Schedule.driver(Reconnect.policy(settings))
     const run: Run = {
       cursor: yield* Ref.make(from),
@@ -466,7 +467,13 @@ export const gatewayStream = (
       }
       run.last = live
       // Recyclable batches: a consumer that calls `release` (the pipeline does) saves an allocation per chunk.
-      return Decode.decodeStream(session.bytes, { recycle: true }).pipe(
+      // Every byte received counts against the data budget, control messages included, before it is decoded.
+      const bytes = meter === undefined ? session.bytes : session.bytes.pipe(Stream.mapChunksEffect((chunk) => {
+        let n = 0
+        for (const b of chunk) n += b.byteLength
+        return Effect.as(meter.record(n), chunk)
+      }))
+      return Decode.decodeStream(bytes, { recycle: true }).pipe(
         Stream.mapError((e) =>
           e._tag === "DbnError" ? new GatewayError({ reason: "Protocol", detail: `DBN stream: ${e.message}` }) : e
         ),
@@ -533,6 +540,7 @@ export const make = Effect.gen(function*() {
   const status = yield* LiveStatus
   // The historical fallback, when the layer is built with one (the StreamManager provides it).
   const fill = yield* Effect.serviceOption(GapFill)
+  const meter = yield* Effect.serviceOption(ByteMeter)
   return MarketDataSource.of({
     name: "live",
     stream: (from) => {
@@ -540,7 +548,8 @@ export const make = Effect.gen(function*() {
         Stream.mapError(toSourceError),
         Stream.provideService(LiveStatus, status)
       )
-      return Option.isSome(fill) ? Stream.provideService(s, GapFill, fill.value) : s
+      const metered = Option.isSome(meter) ? Stream.provideService(s, ByteMeter, meter.value) : s
+      return Option.isSome(fill) ? Stream.provideService(metered, GapFill, fill.value) : metered
     }
   })
 })

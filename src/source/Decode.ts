@@ -34,6 +34,11 @@ export const fromProblem = (p: DbnProblem): DbnError => new DbnError({ reason: p
 export interface DecodeOptions {
   /** For record-only fragments (no metadata): the DBN version and ts_out flag known out of band. */
   readonly fragment?: { readonly version: 1 | 2 | 3; readonly tsOut?: boolean }
+  /**
+   * Give every chunk with MBO rows a `release` that hands its batch back to the decoder (see `DecodedChunk.release`),
+   * so a consumer that calls it keeps refilling the same few batches instead of allocating one per chunk.
+   */
+  readonly recycle?: boolean
 }
 
 /** Plain or zstd-compressed DBN bytes → decoded chunks, detecting zstd by its magic number. */
@@ -64,10 +69,24 @@ export const decode = <IE = never>(
       return fatal === undefined ? write : Channel.zipRight(write, Channel.fail(fromProblem(fatal)))
     }
 
+    const recycle = options.recycle === true
+    const releasable = (out: DecodedChunk): DecodedChunk => {
+      let held = true
+      return {
+        ...out,
+        release: out.mbo.length === 0 ? undefined : () => {
+          if (!held) return
+          held = false
+          decoder.recycle(out.mbo)
+        }
+      }
+    }
+
     const drainOnce = (outputs: Array<DecodedChunk>): DbnProblem | undefined => {
       const out = decoder.drain()
       if (out.mbo.length > 0 || out.others.length > 0 || out.metadata !== undefined || out.fatal !== undefined) {
-        outputs.push(out)
+        // Every chunk of a recycling stream has the same shape (`release` undefined when there are no rows).
+        outputs.push(recycle ? releasable(out) : out)
       }
       return out.fatal
     }
@@ -87,7 +106,8 @@ export const decode = <IE = never>(
                 head = undefined
               }
               if (bytes.length < 4) {
-                head = bytes
+                // A copy: the source may refill its read buffer before the next input arrives.
+                head = bytes.slice()
                 continue
               }
               sniffed = true

@@ -1,0 +1,77 @@
+/**
+ * The live dashboard page served at `GET /` by the control server: loads the day's expirations, windows and signals
+ * from the JSON routes, then follows `GET /events` (server-sent events: windows, signal, status) without reloading.
+ * Issue 7 (dashboard).
+ */
+import * as Render from "./Render.js"
+
+// Relative URLs, so the page also works behind a path prefix.
+const BOOTSTRAP = String.raw`
+(function () {
+  "use strict";
+  var day = null;
+  var feedState = "connecting";
+  var lastStatus = null;
+  // Events that arrive before the stored data is drawn wait here, so nothing published meanwhile is lost.
+  var loaded = false;
+  var queue = [];
+  var dash = IFD.create({ live: true, onSelect: load });
+  function json(url) {
+    return fetch(url, { headers: { accept: "application/json" } }).then(function (r) {
+      if (!r.ok) throw new Error(url + " answered " + r.status);
+      return r.json();
+    });
+  }
+  function q(params) {
+    var parts = [];
+    for (var k in params) if (params[k] !== null && params[k] !== undefined) parts.push(k + "=" + encodeURIComponent(params[k]));
+    return parts.length ? "?" + parts.join("&") : "";
+  }
+  function load(expiration) {
+    if (expiration === null) return Promise.resolve();
+    return json("api/windows" + q({ day: day, expiration: expiration })).then(function (r) {
+      if (day === null && r.day !== null) showDay(r.day);
+      dash.setWindows(expiration, r.windows);
+    });
+  }
+  function showDay(d) {
+    day = d;
+    document.getElementById("day").textContent = day ? "day " + day + " (UTC) · times New York" : "no stored windows yet";
+  }
+  function showStatus() { if (lastStatus) dash.setStatus(lastStatus, feedState); }
+  function on(es, name, apply) {
+    es.addEventListener(name, function (e) {
+      var data = JSON.parse(e.data);
+      if (loaded) apply(data); else queue.push(function () { apply(data); });
+    });
+  }
+  function connect() {
+    var es = new EventSource("events");
+    es.addEventListener("open", function () { feedState = "connected"; document.body.setAttribute("data-sse", "open"); showStatus(); });
+    es.addEventListener("error", function () { feedState = "reconnecting"; document.body.setAttribute("data-sse", "error"); showStatus(); });
+    on(es, "windows", function (w) { dash.addWindows(w); });
+    on(es, "signal", function (s) { dash.addSignals([s]); });
+    on(es, "status", function (s) { lastStatus = s; showStatus(); });
+  }
+  connect();
+  json("api/expirations").then(function (r) {
+    showDay(r.day);
+    var current = dash.setExpirations(r.expirations);
+    return Promise.all([
+      load(current),
+      json("api/signals" + q({ day: day })).then(function (s) { dash.setSignals(s.signals); }),
+      json("status").then(function (s) { lastStatus = s; showStatus(); })
+    ]);
+  }).catch(function (err) {
+    document.getElementById("day").textContent = String(err && err.message || err);
+  }).then(function () {
+    loaded = true;
+    for (var i = 0; i < queue.length; i++) queue[i]();
+    queue = [];
+    document.body.setAttribute("data-ready", "1");
+  });
+})();
+`
+
+/** The whole page (HTML, CSS and script inline; no external URL). */
+export const html = (): string => Render.document("ifd-stream · live", BOOTSTRAP)

@@ -1,0 +1,132 @@
+/**
+ * The dashboard's reads: which UTC days and expirations have windows, one expiration's windows of a day, and the
+ * reported signals of a day newest first (as `WindowSignal`s, the shape the live feed publishes). Issue 7 (dashboard).
+ */
+import { SqlClient } from "@effect/sql"
+import { Effect } from "effect"
+import type { PressureWindow } from "../flow/PressureWindow.js"
+import type { WindowSignal } from "../flow/Signals.js"
+import type { SignalRow } from "./SignalsRepo.js"
+import { mapSql, StoreError } from "./StoreError.js"
+import { dayRange, fromRow, type WindowRow } from "./WindowsRepo.js"
+
+/** One expiration with windows on a day. */
+export interface ExpirationSummary {
+  /** YYYY-MM-DD. */
+  readonly expiration: string
+  /** Stored windows (strike × type × 5 minutes). */
+  readonly windows: number
+  /** Contracts traded (bid + ask + unknown volume). */
+  readonly volume: number
+}
+
+/** Reported signals of a day sent to the page at most. */
+export const SIGNALS_LIMIT = 500
+
+export const fromSignalRow = (r: SignalRow): WindowSignal => ({
+  windowStart: r.window_start,
+  expiration: r.expiration,
+  strike: r.strike,
+  optionType: r.option_type,
+  day: r.day,
+  underlying: r.underlying,
+  underlyingMethod: r.underlying_method,
+  otm: r.otm,
+  key: r.baseline_key,
+  active: r.active === 1,
+  buyVolume: r.buy_volume,
+  sellVolume: r.sell_volume,
+  unknownVolume: r.unknown_volume,
+  trades: r.trades,
+  avgSize: r.avg_size,
+  logRatio: r.log_ratio,
+  callPutPremiumRatio: r.call_put_premium_ratio,
+  mmBalance: r.mm_balance,
+  straddle: r.straddle,
+  sweeps: r.sweeps,
+  sweepVolume: r.sweep_volume,
+  sweepNet: r.sweep_net,
+  largePrints: r.large_prints,
+  largeVolume: r.large_volume,
+  largeNet: r.large_net,
+  buyPremium: r.buy_premium,
+  sellPremium: r.sell_premium,
+  baselineN: r.baseline_n,
+  lowSample: r.low_sample === 1,
+  zVolume: r.z_volume,
+  zRatio: r.z_ratio,
+  zTrades: r.z_trades,
+  zSize: r.z_size,
+  direction: r.direction,
+  bias: r.bias,
+  score: r.score,
+  confidence: r.confidence,
+  tier: r.tier,
+  reported: r.reported === 1
+})
+
+const rangeOf = (operation: string, day: string) => {
+  const range = dayRange(day)
+  return range === undefined
+    ? Effect.fail(new StoreError({ reason: "Input", operation, detail: "day must be an existing date, YYYY-MM-DD" }))
+    : Effect.succeed(range)
+}
+
+/** The queries over a client; the control server builds them only when the process has a database. */
+export const make = (sql: SqlClient.SqlClient) => {
+  /** UTC day (YYYY-MM-DD) of the latest stored window, or undefined when there is none. */
+  const latestDay = Effect.fn("DashboardRepo.latestDay")(
+    function*() {
+      const rows = yield* sql<{ hi: number | null }>`SELECT MAX(window_start) AS hi FROM windows`
+      const hi = rows[0]?.hi
+      return hi == null ? undefined : new Date(hi).toISOString().slice(0, 10)
+    },
+    mapSql("DashboardRepo.latestDay")
+  )
+
+  const expirations = Effect.fn("DashboardRepo.expirations")(
+    function*(day: string) {
+      const [start, end] = yield* rangeOf("DashboardRepo.expirations", day)
+      const rows = yield* sql<ExpirationSummary>`SELECT expiration, COUNT(*) AS windows,
+          SUM(bid_volume + ask_volume + unknown_volume) AS volume
+        FROM windows WHERE window_start >= ${start} AND window_start < ${end}
+        GROUP BY expiration ORDER BY expiration`
+      return rows.map((r): ExpirationSummary => ({ expiration: r.expiration, windows: r.windows, volume: r.volume }))
+    },
+    mapSql("DashboardRepo.expirations")
+  )
+
+  /** Windows of a day, of one expiration or of all, in time order. */
+  const windows = Effect.fn("DashboardRepo.windows")(
+    function*(day: string, expiration?: string) {
+      const [start, end] = yield* rangeOf("DashboardRepo.windows", day)
+      const rows = yield* sql<WindowRow>`SELECT window_start, expiration, strike, option_type, bid_volume, ask_volume,
+          unknown_volume, pressure_ratio, total_trades, avg_trade_size, dominant_side, trades_aggressor, trades_quote,
+          trades_tick, trades_none, premium, max_trade_size
+        FROM windows WHERE window_start >= ${start} AND window_start < ${end}
+        ${expiration === undefined ? sql`` : sql`AND expiration = ${expiration}`}
+        ORDER BY window_start, expiration, strike, option_type`
+      return rows.map(fromRow) as ReadonlyArray<PressureWindow>
+    },
+    mapSql("DashboardRepo.windows")
+  )
+
+  /** Reported signals whose window starts on the UTC day, newest first. */
+  const signals = Effect.fn("DashboardRepo.signals")(
+    function*(day: string, limit: number = SIGNALS_LIMIT) {
+      const [start, end] = yield* rangeOf("DashboardRepo.signals", day)
+      const rows = yield* sql<SignalRow>`SELECT * FROM signals
+        WHERE reported = 1 AND window_start >= ${start} AND window_start < ${end}
+        ORDER BY window_start DESC, expiration, strike, option_type LIMIT ${Math.max(0, limit)}`
+      return rows.map(fromSignalRow)
+    },
+    mapSql("DashboardRepo.signals")
+  )
+
+  return { latestDay, expirations, windows, signals } as const
+}
+
+export type DashboardRepo = ReturnType<typeof make>
+
+/** The queries over the context's client. */
+export const fromContext = Effect.map(SqlClient.SqlClient, make)

@@ -1,0 +1,155 @@
+import { assert, describe, it } from "@effect/vitest"
+import { NodeHttpClient } from "@effect/platform-node"
+import { Deferred, Duration, Effect, Fiber, Layer, Logger, Redacted, SubscriptionRef, TestClock } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { StreamStatus } from "../../src/app/Status.js"
+import { type Phase, StreamManager } from "../../src/app/StreamManager.js"
+import * as BudgetModule from "../../src/gate/Budget.js"
+import * as MarketHours from "../../src/gate/MarketHours.js"
+import * as HistoricalGapFill from "../../src/historical/GapFill.js"
+import * as Historical from "../../src/historical/Historical.js"
+import * as LiveConfig from "../../src/live/LiveConfig.js"
+import { DbnDecoder } from "../../src/dbn/Decoder.js"
+import * as Simulator from "../../src/sim/Simulator.js"
+import * as Cursor from "../../src/source/Cursor.js"
+import { GapsRepo } from "../../src/store/GapsRepo.js"
+import * as Store from "../../src/store/Store.js"
+import { WindowsRepo } from "../../src/store/WindowsRepo.js"
+import * as FakeGateway from "../../src/testing/FakeGateway.js"
+import * as FakeHistorical from "../../src/testing/FakeHistorical.js"
+import { tempDir } from "../support/TempDir.js"
+import { assertSameWindows } from "../support/Windows.js"
+import { historicalAnswer, until } from "../live/support.js"
+
+const KEY = "db-managerapikey1234567890ABCDEF"
+const quiet = Logger.replace(Logger.defaultLogger, Logger.none)
+const ms = (iso: string) => Date.parse(iso)
+
+/** A small simulated session written to a file the fake gateway serves. */
+const session = (dir: string, seed: number) => {
+  const { bytes, truth } = Simulator.generate({
+    seed,
+    date: "2025-11-26",
+    expirations: 1,
+    strikesPerExpiration: 6,
+    targetRecords: 30_000,
+    collectTrades: false
+  })
+  const file = path.join(dir, `sim-${seed}.dbn`)
+  fs.writeFileSync(file, bytes)
+  const decoder = new DbnDecoder()
+  decoder.push(bytes)
+  const chunk = decoder.drain()
+  return { bytes, truth, file, records: chunk.mbo.length + chunk.others.length, lastTsEvent: Cursor.advance(undefined, chunk)!.tsEvent }
+}
+
+const settings = (port: number): LiveConfig.LiveSettings => ({
+  ...LiveConfig.defaults,
+  apiKey: Redacted.make(KEY),
+  host: "127.0.0.1",
+  port,
+  reconnectBase: Duration.millis(1),
+  reconnectMaxDelay: Duration.millis(20)
+})
+
+/** The manager over a real SQLite file, with the given market hours and a budget that does not get in the way. */
+const managerLayer = (db: string, hours: Layer.Layer<MarketHours.MarketHours>) =>
+  StreamManager.Default.pipe(
+    Layer.provideMerge(StreamStatus.Default),
+    Layer.provideMerge(Layer.mergeAll(BudgetModule.layer({ dailyBudget: 1000 }), hours)),
+    Layer.provideMerge(Store.layer({ filename: db }))
+  )
+
+const phaseIs = (manager: StreamManager, phase: Phase) =>
+  until(() => Effect.runSync(SubscriptionRef.get(manager.state)).phase === phase)
+
+describe("StreamManager", () => {
+  it.scoped("waits for the open, streams the session, stores its windows at the close, and stops on request", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(ms("2025-11-26T14:00:00Z")) // Wednesday 09:00 EST
+      const dir = yield* tempDir
+      const { truth, file, records } = session(dir, 61)
+      const gw = yield* FakeGateway.serve({ apiKey: KEY, data: FakeGateway.file(file) })
+      const services = yield* Layer.build(managerLayer(path.join(dir, "ifd.sqlite"), MarketHours.layer()))
+      const { manager, status } = yield* Effect.all({ manager: StreamManager, status: StreamStatus }).pipe(
+        Effect.provide(services)
+      )
+      const fiber = yield* Effect.fork(
+        manager.run({ settings: settings(gw.port), progress: false }).pipe(Effect.provide(services))
+      )
+      yield* phaseIs(manager, "WaitingForOpen")
+      assert.strictEqual(gw.connections().length, 0)
+
+      yield* TestClock.setTime(ms("2025-11-26T14:30:00Z")) // the open
+      yield* phaseIs(manager, "Streaming")
+      // Everything the gateway serves reaches the pipeline (its record count is what the file holds).
+      yield* until(() => Effect.runSync(status.counters).records >= records)
+
+      yield* TestClock.setTime(ms("2025-11-26T21:05:00Z")) // after the 16:00 EST close
+      yield* phaseIs(manager, "WaitingForOpen")
+      const state = yield* SubscriptionRef.get(manager.state)
+      assert.strictEqual(state.sessions, 1)
+      assert.strictEqual(state.lastSessionEnd, "market close")
+      const stored = yield* Effect.flatMap(WindowsRepo, (r) => r.all()).pipe(Effect.provide(services))
+      assertSameWindows(stored, truth.windows)
+      const snapshot = yield* status.snapshot
+      assert.strictEqual(snapshot.manager?.phase, "WaitingForOpen")
+
+      yield* Deferred.succeed(status.stop, undefined)
+      yield* Fiber.join(fiber)
+      assert.strictEqual((yield* SubscriptionRef.get(manager.state)).phase, "Stopped")
+    }).pipe(Effect.provide(quiet)))
+
+  it.scopedLive("stores a gap it could not fill as pending, with its bounds, and one it filled as recovered", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const { truth, file, bytes, lastTsEvent } = session(dir, 62)
+      const run = (fill: boolean) =>
+        Effect.gen(function*() {
+          const gw = yield* FakeGateway.serve({
+            apiKey: KEY,
+            data: FakeGateway.file(file),
+            faults: [{ dropAfterRecords: 8000 }, { refuseReplay: true }, { skipOnLive: 3000 }]
+          })
+          const api = yield* FakeHistorical.serve({ apiKey: KEY, cost: 0.01, dataFor: historicalAnswer(bytes, true) })
+          const live = settings(gw.port)
+          const services = yield* Layer.build(
+            managerLayer(path.join(dir, `gaps-${fill}.sqlite`), MarketHours.layer({ ignore: true }))
+          )
+          const { manager, status } = yield* Effect.all({ manager: StreamManager, status: StreamStatus }).pipe(
+            Effect.provide(services)
+          )
+          const fillLayer = HistoricalGapFill.layer.pipe(
+            Layer.provide(Historical.layer({ apiKey: Redacted.make(KEY), baseUrl: api.url })),
+            Layer.provide(NodeHttpClient.layerUndici)
+          )
+          const fiber = yield* Effect.fork(
+            manager.run({ settings: live, progress: false, fill: fill ? fillLayer : undefined }).pipe(
+              Effect.provide(services)
+            )
+          )
+          yield* until(() => Effect.runSync(status.counters).lastTsEvent === lastTsEvent)
+          yield* Deferred.succeed(status.stop, undefined)
+          yield* Fiber.join(fiber)
+          const gaps = yield* Effect.flatMap(GapsRepo, (r) => r.list()).pipe(Effect.provide(services))
+          const windows = yield* Effect.flatMap(WindowsRepo, (r) => r.all()).pipe(Effect.provide(services))
+          return { gaps, windows }
+        })
+
+      const unfilled = yield* run(false)
+      assert.strictEqual(unfilled.gaps.length, 1)
+      const gap = unfilled.gaps[0]!
+      assert.deepStrictEqual([gap.status, gap.reason, gap.records], ["pending", "ReplayRefused", 0])
+      assert.isDefined(gap.toTs)
+      assert.isTrue(gap.toTs! > gap.fromTs)
+
+      const filled = yield* run(true)
+      assert.strictEqual(filled.gaps.length, 1)
+      const recovered = filled.gaps[0]!
+      assert.deepStrictEqual([recovered.status, recovered.fromTs, recovered.toTs], ["recovered", gap.fromTs, gap.toTs])
+      assert.isAbove(recovered.records, 3000)
+      // Filled in place, the live run stores exactly the windows of the whole session.
+      assertSameWindows(filled.windows, truth.windows)
+    }).pipe(Effect.provide(quiet)))
+})

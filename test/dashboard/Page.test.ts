@@ -1,0 +1,142 @@
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { Context, Effect, Layer, Option } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import type { Browser } from "playwright-core"
+import * as Control from "../../src/app/Control.js"
+import { StreamStatus } from "../../src/app/Status.js"
+import type { PressureWindow } from "../../src/flow/PressureWindow.js"
+import * as Store from "../../src/store/Store.js"
+import { makeTempDir } from "../support/TempDir.js"
+import { busiest, buyOnlyWindow, cellsOf, isPng, launch, seed, signal, watchErrors } from "./Support.js"
+
+let dir: string
+let db: string
+let windows: ReadonlyArray<PressureWindow>
+let browser: Browser
+
+beforeAll(async () => {
+  dir = makeTempDir()
+  const seeded = await Effect.runPromise(seed(dir))
+  db = seeded.db
+  windows = seeded.windows
+  browser = await launch()
+})
+
+afterAll(async () => {
+  await browser?.close()
+  if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
+})
+
+/** The control server over the seeded database, with a fresh StreamStatus. */
+const serve = Effect.gen(function*() {
+  const context = yield* Layer.build(Layer.merge(StreamStatus.Default, Store.layer({ filename: db })))
+  const status = Context.get(context, StreamStatus)
+  const address = yield* Control.make({ ...Control.defaults, port: 0, token: Option.none() }).pipe(Effect.provide(context))
+  return { status, base: `http://127.0.0.1:${address.port}` }
+})
+
+const openPage = (url: string) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const page = await browser.newPage({ viewport: { width: 1600, height: 900 } })
+      const errors = watchErrors(page)
+      await page.goto(url)
+      await page.waitForSelector("body[data-ready='1'][data-sse='open']")
+      return { page, errors }
+    }),
+    ({ page }) => Effect.promise(() => page.close())
+  )
+
+describe("live dashboard", () => {
+  it.scoped("draws one heatmap cell per (type, strike, window) of the chosen expiration from SQLite", () =>
+    Effect.gen(function*() {
+      const { base } = yield* serve
+      const { page, errors } = yield* openPage(`${base}/`)
+      const expiration = yield* Effect.promise(() => page.$eval("#expiration", (e) => (e as unknown as { value: string }).value))
+      assert.strictEqual(expiration, busiest(windows))
+      const expected = cellsOf(windows, expiration)
+      assert.isAbove(expected, 50)
+      assert.strictEqual(yield* Effect.promise(() => page.locator("#heatmap rect.cell").count()), expected)
+      const calls = yield* Effect.promise(() => page.locator("#heatmap rect.cell[data-type='C']").count())
+      assert.strictEqual(calls, cellsOf(windows.filter((w) => w.optionType === "C"), expiration))
+
+      // Choosing the other expiration loads and draws its windows.
+      const other = [...new Set(windows.map((w) => w.expiration))].find((e) => e !== expiration)!
+      yield* Effect.promise(() => page.selectOption("#expiration", other))
+      yield* Effect.promise(() =>
+        page.waitForFunction(`document.querySelectorAll("#heatmap rect.cell").length === ${cellsOf(windows, other)}`)
+      )
+      assert.deepStrictEqual(errors, [])
+    }))
+
+  it.scoped("shows a new signal and a new window cell without a reload, with the stream state", () =>
+    Effect.gen(function*() {
+      const { base, status } = yield* serve
+      const { page, errors } = yield* openPage(`${base}/`)
+      const expiration = busiest(windows)
+      const before = cellsOf(windows, expiration)
+      const last = Math.max(...windows.map((w) => w.windowStart))
+      yield* Effect.promise(() => page.evaluate("window.marker = 42"))
+
+      const anchor = windows.filter((w) => w.expiration === expiration && w.optionType === "C").at(-1)!
+      const s = signal({
+        windowStart: anchor.windowStart,
+        expiration,
+        strike: anchor.strike,
+        direction: "SELL",
+        bias: "BEARISH",
+        tier: "high",
+        confidence: 0.8
+      })
+      yield* status.onSignals([s])
+      const key = `${s.windowStart}|${s.expiration}|${s.strike}|${s.optionType}`
+      const item = page.locator(`#feed li.signal[data-key='${key}']`)
+      yield* Effect.promise(() => item.waitFor())
+      const text = (yield* Effect.promise(() => item.textContent())) ?? ""
+      for (const part of ["SELL", "BEARISH", "80%", "high", "sweeps 3"]) assert.include(text, part)
+      assert.strictEqual(yield* Effect.promise(() => page.locator("#feed li.signal").first().getAttribute("data-key")), key)
+      // Its cell is outlined on the heatmap, and picking it in the feed brings the outline forward.
+      yield* Effect.promise(() => page.locator(`#heatmap rect.mark[data-key='${key}']`).waitFor({ state: "attached" }))
+      yield* Effect.promise(() => item.click())
+      yield* Effect.promise(() => page.locator(`#heatmap rect.mark.focus[data-key='${key}']`).waitFor({ state: "attached" }))
+
+      // A closed window with no bid volume (pressure ratio null) is drawn as full buy pressure.
+      const w = buyOnlyWindow(last + 300_000, expiration, 21_500)
+      yield* status.onWindows([w])
+      const cell = page.locator(`#heatmap rect.cell[data-type='P'][data-strike='21500'][data-window='${w.windowStart}']`)
+      yield* Effect.promise(() => cell.waitFor({ state: "attached" }))
+      assert.strictEqual(yield* Effect.promise(() => page.locator("#heatmap rect.cell").count()), before + 1)
+      assert.strictEqual(yield* Effect.promise(() => cell.getAttribute("fill")), "rgb(34,197,94)")
+
+      // Status snapshots arrive over the same event stream.
+      yield* Effect.promise(() => page.waitForFunction(`document.querySelector("#status").textContent.includes("records/s")`))
+      const panel = yield* Effect.promise(() => page.locator("#status").innerText())
+      for (const part of ["connected", "records/s", "budget", "market"]) assert.include(panel, part)
+
+      // Same document throughout: no reload happened.
+      assert.strictEqual(yield* Effect.promise(() => page.evaluate("window.marker")), 42)
+
+      const png = path.join(dir, "dashboard.png")
+      yield* Effect.promise(() => page.screenshot({ path: png, fullPage: true }))
+      assert.isTrue(isPng(png))
+      // IFD_SCREENSHOT_DIR keeps the screenshot for a human look.
+      const keep = process.env["IFD_SCREENSHOT_DIR"]
+      if (keep !== undefined) fs.copyFileSync(png, path.join(keep, "dashboard.png"))
+      assert.deepStrictEqual(errors, [])
+    }))
+
+  it.scoped("keeps the page self-contained and serves the JSON it reads", () =>
+    Effect.gen(function*() {
+      const { base } = yield* serve
+      const html = yield* Effect.promise(() => fetch(`${base}/`).then((r) => r.text()))
+      assert.notMatch(html, /(?:src|href)\s*=\s*["']?(?:https?:)?\/\//i)
+      const expiration = busiest(windows)
+      const r = yield* Effect.promise(() =>
+        fetch(`${base}/api/windows?expiration=${expiration}`).then((r) => r.json() as Promise<{ windows: Array<unknown> }>)
+      )
+      assert.strictEqual(r.windows.length, windows.filter((w) => w.expiration === expiration).length)
+      const bad = yield* Effect.promise(() => fetch(`${base}/api/windows?day=2026-02-30`))
+      assert.strictEqual(bad.status, 400)
+    }))
+})
