@@ -6,50 +6,17 @@ import type { WindowSignal } from "../../src/flow/Signals.js"
 import * as MarketHours from "../../src/gate/MarketHours.js"
 import * as LiveStatus from "../../src/live/LiveStatus.js"
 import { chunkOf } from "../source/Support.js"
+import { signal as reportedSignal } from "../support/Dashboard.js"
 
 const TOKEN = "s3cret-control-token-0123456789"
 
-const signal = (i: number): WindowSignal => ({
-  windowStart: Date.parse("2026-03-02T14:00:00Z") + 300_000 * i,
-  expiration: "2026-06-19",
-  strike: 21_500,
-  optionType: "C",
-  day: "2026-03-02",
-  underlying: 21_512.5,
-  underlyingMethod: "parity",
-  otm: 0.5,
-  key: "C|+1|10:00|10d+",
-  active: true,
-  buyVolume: 400,
-  sellVolume: 5,
-  unknownVolume: 0,
-  trades: 12,
-  avgSize: 33,
-  logRatio: Math.log(401 / 6),
-  callPutPremiumRatio: 1.2,
-  mmBalance: 0.01,
-  straddle: 0,
-  sweeps: 3,
-  sweepVolume: 120,
-  sweepNet: 120,
-  largePrints: 2,
-  largeVolume: 200,
-  largeNet: 200,
-  buyPremium: 100_000,
-  sellPremium: 2_000,
-  baselineN: 40,
-  lowSample: false,
-  zVolume: 6,
-  zRatio: 4,
-  zTrades: 3,
-  zSize: 2,
-  direction: "BUY",
-  bias: "BULLISH",
-  score: 10,
-  confidence: 0.91,
-  tier: "critical",
-  reported: true
-})
+const signal = (i: number): WindowSignal =>
+  reportedSignal({
+    windowStart: Date.parse("2026-03-02T14:00:00Z") + 300_000 * i,
+    expiration: "2026-06-19",
+    strike: 21_500,
+    day: "2026-03-02"
+  })
 
 /** Every log line written while the test runs. */
 const captureLogs = () => {

@@ -13,20 +13,12 @@ import * as FakeGateway from "../../src/testing/FakeGateway.js"
 import * as FakeHistorical from "../../src/testing/FakeHistorical.js"
 import * as LiveData from "../../src/testing/LiveData.js"
 import { budgetLayer } from "../gate/support.js"
-import { expectedRows, historicalAnswer, rowsOf, tsOfRow, until } from "./support.js"
+import { expectedRows, historicalAnswer, liveSettings, rowsOf, tsOfRow, until } from "./support.js"
 
 const KEY = "db-gapfillapikey1234567890ABCDEF"
 const quiet = Logger.replace(Logger.defaultLogger, Logger.none)
 
-const settings = (port: number, overrides: Partial<LiveConfig.LiveSettings> = {}): LiveConfig.LiveSettings => ({
-  ...LiveConfig.defaults,
-  apiKey: Redacted.make(KEY),
-  host: "127.0.0.1",
-  port,
-  reconnectBase: Duration.millis(1),
-  reconnectMaxDelay: Duration.millis(20),
-  ...overrides
-})
+const settings = (port: number, overrides: Partial<LiveConfig.LiveSettings> = {}) => liveSettings(KEY, port, overrides)
 
 /** LiveStatus plus the historical fallback over a loopback fake of the API, metered by a Budget. */
 const withFill = (fake: FakeHistorical.FakeHistorical, live: LiveConfig.LiveSettings, dailyBudget = 10) =>

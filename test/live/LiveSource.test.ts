@@ -1,7 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Layer, Logger, Redacted, Stream, SubscriptionRef, TestClock } from "effect"
-import type { DecodedChunk } from "../../src/dbn/Batch.js"
-import { DbnDecoder } from "../../src/dbn/Decoder.js"
 import * as LiveConfig from "../../src/live/LiveConfig.js"
 import { LiveStatus } from "../../src/live/LiveStatus.js"
 import * as LiveStatusModule from "../../src/live/LiveStatus.js"
@@ -10,45 +8,13 @@ import type * as Cursor from "../../src/source/Cursor.js"
 import { MarketDataSource } from "../../src/source/MarketDataSource.js"
 import * as FakeGateway from "../../src/testing/FakeGateway.js"
 import * as LiveData from "../../src/testing/LiveData.js"
+import { expectedRows, liveSettings, rowsOf, tsOfRow, until } from "./support.js"
 
 const KEY = "db-unittestapikey1234567890FFFFF"
 /** Logs are asserted where they matter (captured); elsewhere they would only clutter the output. */
 const quiet = Logger.replace(Logger.defaultLogger, Logger.none)
 
-const settings = (port: number, overrides: Partial<LiveConfig.LiveSettings> = {}): LiveConfig.LiveSettings => ({
-  ...LiveConfig.defaults,
-  apiKey: Redacted.make(KEY),
-  host: "127.0.0.1",
-  port,
-  reconnectBase: Duration.millis(1),
-  reconnectMaxDelay: Duration.millis(20),
-  ...overrides
-})
-
-/** One line per MBO row with every field, so "equal" means equal row by row. */
-const rowsOf = (c: DecodedChunk, into: Array<string>): void => {
-  const m = c.mbo
-  for (let i = 0; i < m.length; i++) {
-    into.push(
-      `${m.sequence[i]} ${m.instrumentId[i]} ${m.tsEventHi[i]}:${m.tsEventLo[i]} ${m.orderIdHi[i]}:${m.orderIdLo[i]} ` +
-        `${m.priceHi[i]}:${m.priceLo[i]} ${m.size[i]} ${m.flags[i]} ${m.action[i]} ${m.side[i]} ${m.tsRecvLo[i]} ${m.tsInDelta[i]}`
-    )
-  }
-}
-
-/** The served records, decoded directly: what the consumer must end up with. */
-const expectedRows = (bytes: Uint8Array): Array<string> => {
-  const d = new DbnDecoder({ fragment: { version: 3 } })
-  d.push(bytes)
-  const rows: Array<string> = []
-  rowsOf(d.drain(), rows)
-  return rows
-}
-
-const tsOfRow = (row: string): bigint => {
-  const [hi, lo] = row.split(" ")[2]!.split(":").map(Number)
-  return (BigInt(hi!) << 32n) | BigInt(lo!)
-}
+const settings = (port: number, overrides: Partial<LiveConfig.LiveSettings> = {}) => liveSettings(KEY, port, overrides)
 
 /** Runs the live stream until `n` MBO rows arrived; returns the rows and every chunk's non-MBO record tags. */
 const consume = (s: LiveConfig.LiveSettings, n: number, from?: Cursor.Cursor, work: Effect.Effect<void> = Effect.void) =>
@@ -74,15 +40,6 @@ const captureLogs = () => {
   const layer = Logger.replace(Logger.defaultLogger, Logger.map(Logger.logfmtLogger, (line) => void lines.push(line)))
   return { lines, layer }
 }
-
-/** Waits for something the socket peers do (not for time): polls the condition on the event loop. */
-const until = (cond: () => boolean) =>
-  Effect.promise(() =>
-    new Promise<void>((resolve) => {
-      const check = () => (cond() ? resolve() : setTimeout(check, 1))
-      check()
-    })
-  )
 
 const failureOf = <A, E>(exit: Exit.Exit<A, E>): E | undefined =>
   Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined

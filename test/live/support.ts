@@ -1,8 +1,9 @@
 /** Shared by the live tests: rows of decoded MBO records as comparable lines, and the served data made historical. */
-import { Effect } from "effect"
+import { Duration, Effect, Redacted } from "effect"
 import type { DecodedChunk } from "../../src/dbn/Batch.js"
 import { DbnDecoder } from "../../src/dbn/Decoder.js"
 import { DbnWriter } from "../../src/dbn/Encoder.js"
+import * as LiveConfig from "../../src/live/LiveConfig.js"
 import * as Cursor from "../../src/source/Cursor.js"
 
 /** One line per MBO row with every field, so "equal" means equal row by row. */
@@ -79,3 +80,18 @@ export const until = (cond: () => boolean) =>
       check()
     })
   )
+
+/** Client settings for a loopback gateway on `port`, with fast reconnects. */
+export const liveSettings = (
+  key: string,
+  port: number,
+  overrides: Partial<LiveConfig.LiveSettings> = {}
+): LiveConfig.LiveSettings => ({
+  ...LiveConfig.defaults,
+  apiKey: Redacted.make(key),
+  host: "127.0.0.1",
+  port,
+  reconnectBase: Duration.millis(1),
+  reconnectMaxDelay: Duration.millis(20),
+  ...overrides
+})
