@@ -1,27 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import { cli } from "../support/Cli.js"
 import { fixture, fixturesPresent } from "../support/Fixtures.js"
 import { makeTempDir } from "../support/TempDir.js"
 
-// These tests run the built entry point, as a user does (`npm test` builds first).
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
-const main = path.join(root, "dist/main.js")
-
-/** Runs the CLI in a child process without blocking this worker's event loop (vitest's RPC needs it). */
-const cli = (args: ReadonlyArray<string>, input?: Uint8Array) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [main, ...args], { stdio: ["pipe", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d))
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d))
-    child.on("error", reject)
-    child.on("close", (code) => resolve({ code, stdout, stderr }))
-    child.stdin.end(input)
-  })
 
 describe("command line", () => {
   it("lists every command in --help", async () => {

@@ -9,12 +9,11 @@ import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { writeSimFile } from "../../src/app/Replay.js"
 import * as FakeGateway from "../../src/testing/FakeGateway.js"
+import { main } from "../support/Cli.js"
 import { tempDir } from "../support/TempDir.js"
 
-const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../dist/main.js")
 const apiKey = "db-localtestkeyAAAAAAAAAAAAAAAAA"
 
 /** The part of better-sqlite3 used here (the package ships no types; the store reaches it through @effect/sql). */

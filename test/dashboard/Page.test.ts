@@ -7,8 +7,7 @@ import * as Control from "../../src/app/Control.js"
 import { StreamStatus } from "../../src/app/Status.js"
 import type { PressureWindow } from "../../src/flow/PressureWindow.js"
 import * as Store from "../../src/store/Store.js"
-import { makeTempDir } from "../support/TempDir.js"
-import { busiest, buyOnlyWindow, cellsOf, isPng, launch, seed, signal, watchErrors } from "./Support.js"
+import { busiest, buyOnlyWindow, cellsOf, isPng, openSeeded, closeSeeded, signal, watchErrors } from "./Support.js"
 
 let dir: string
 let db: string
@@ -16,17 +15,10 @@ let windows: ReadonlyArray<PressureWindow>
 let browser: Browser
 
 beforeAll(async () => {
-  dir = makeTempDir()
-  const seeded = await Effect.runPromise(seed(dir))
-  db = seeded.db
-  windows = seeded.windows
-  browser = await launch()
+  ;({ dir, db, windows, browser } = await openSeeded())
 })
 
-afterAll(async () => {
-  await browser?.close()
-  if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
-})
+afterAll(() => closeSeeded({ dir, browser }))
 
 /** The control server over the seeded database, with a fresh StreamStatus. */
 const serve = Effect.gen(function*() {

@@ -3,15 +3,14 @@ import { Effect } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import type { Browser } from "playwright-core"
 import { writeSimFile } from "../../src/app/Replay.js"
 import * as Store from "../../src/store/Store.js"
 import { WindowsRepo } from "../../src/store/WindowsRepo.js"
+import { main } from "../support/Cli.js"
 import { makeTempDir } from "../support/TempDir.js"
 import { cellsOf, launch, watchErrors } from "./Support.js"
 
-const main = path.join(path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../.."), "dist/main.js")
 
 let dir: string
 let browser: Browser

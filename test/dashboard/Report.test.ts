@@ -1,32 +1,17 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { pathToFileURL } from "node:url"
 import type { Browser } from "playwright-core"
 import * as AppReport from "../../src/app/Report.js"
 import type { PressureWindow } from "../../src/flow/PressureWindow.js"
 import * as Render from "../../src/dashboard/Render.js"
 import * as Report from "../../src/dashboard/Report.js"
 import * as Store from "../../src/store/Store.js"
-import { makeTempDir } from "../support/TempDir.js"
-import { busiest, cellsOf, isPng, launch, seed, signal, watchErrors } from "./Support.js"
+import { cli } from "../support/Cli.js"
+import { busiest, cellsOf, isPng, openSeeded, closeSeeded, signal, watchErrors } from "./Support.js"
 
-// The CLI test runs the built entry point, as a user does (`npm test` builds first).
-const main = path.join(path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../.."), "dist/main.js")
-
-/** Runs the CLI in a child process without blocking this worker's event loop (vitest's RPC needs it). */
-const cli = (args: ReadonlyArray<string>) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [main, ...args], { stdio: ["ignore", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d))
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d))
-    child.on("error", reject)
-    child.on("close", (code) => resolve({ code, stdout, stderr }))
-  })
 
 let dir: string
 let db: string
@@ -34,17 +19,10 @@ let windows: ReadonlyArray<PressureWindow>
 let browser: Browser
 
 beforeAll(async () => {
-  dir = makeTempDir()
-  const seeded = await Effect.runPromise(seed(dir))
-  db = seeded.db
-  windows = seeded.windows
-  browser = await launch()
+  ;({ dir, db, windows, browser } = await openSeeded())
 })
 
-afterAll(async () => {
-  await browser?.close()
-  if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
-})
+afterAll(() => closeSeeded({ dir, browser }))
 
 /** Opens a report file from file:// and counts every request that is not the file itself. */
 const render = (file: string) =>

@@ -10,6 +10,7 @@ import type { PressureWindow } from "../../src/flow/PressureWindow.js"
 import * as ReplaySource from "../../src/source/ReplaySource.js"
 import * as Store from "../../src/store/Store.js"
 import { WindowsRepo } from "../../src/store/WindowsRepo.js"
+import { makeTempDir } from "../support/TempDir.js"
 
 export { buyOnlyWindow, signal } from "../support/Dashboard.js"
 
@@ -71,4 +72,16 @@ export const watchErrors = (page: Page): Array<string> => {
 export const isPng = (file: string): boolean => {
   const bytes = fs.readFileSync(file)
   return bytes.length > 1000 && bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
+}
+
+/** A seeded database in a fresh directory and a browser: what each dashboard test file opens before its tests. */
+export const openSeeded = async () => {
+  const dir = makeTempDir()
+  const seeded = await Effect.runPromise(seed(dir))
+  return { dir, db: seeded.db, windows: seeded.windows, browser: await launch() }
+}
+
+export const closeSeeded = async (opened: { readonly dir?: string; readonly browser?: Browser }) => {
+  await opened.browser?.close()
+  if (opened.dir !== undefined) fs.rmSync(opened.dir, { recursive: true, force: true })
 }
