@@ -195,15 +195,27 @@ const backfill = Command.make(
   "backfill",
   {
     db,
-    days: Options.integer("days").pipe(Options.withDescription("Trading days of history to fetch"), Options.withDefault(20)),
+    days: Options.integer("days").pipe(
+      Options.withDescription("Trading days of history to fetch (e.g. 20 for the baselines)"),
+      Options.optional
+    ),
+    gaps: Options.boolean("gaps").pipe(Options.withDescription(
+      "Instead of --days: re-run the sessions holding pending gaps of the live feed and mark the gaps recovered"
+    )),
     end: Options.text("end").pipe(
-      Options.withDescription("Fetch the trading days before this New York date, YYYY-MM-DD (default: today)"),
+      Options.withDescription("With --days: the trading days before this New York date, YYYY-MM-DD (default: today)"),
       Options.optional
     )
   },
-  (o) => Backfill.command({ db: Option.getOrUndefined(o.db), days: o.days, end: Option.getOrUndefined(o.end) })
+  (o) =>
+    Backfill.command({
+      db: Option.getOrUndefined(o.db),
+      days: Option.getOrUndefined(o.days),
+      gaps: o.gaps,
+      end: Option.getOrUndefined(o.end)
+    })
 ).pipe(Command.withDescription(
-  "Fetch history from Databento's historical API (priced first, within the budget) through the pipeline"
+  "Fetch history (--days N) or repair sessions with pending gaps (--gaps) from Databento's historical API, priced first"
 ))
 
 const report = Command.make(

@@ -173,7 +173,7 @@ export class StreamManager extends Effect.Service<StreamManager>()("ifd/app/Stre
         yield* SubscriptionRef.update(state, (m) => ({ ...m, gapFill: options.fill !== undefined }))
         yield* status.setSource("live")
         const market = yield* hours.status
-        yield* setPhase(market.open ? "Idle" : "WaitingForOpen")
+        yield* setPhase((yield* budget.exhausted) ? "BudgetExhausted" : market.open ? "Idle" : "WaitingForOpen")
         const config = Layer.merge(
           Layer.succeed(LiveConfig, settings),
           Layer.succeed(ByteMeter, { record: budget.record })

@@ -91,6 +91,22 @@ export class GapsRepo extends Effect.Service<GapsRepo>()("ifd/store/GapsRepo", {
       mapSql("GapsRepo.counts")
     )
 
-    return { put, list, counts } as const
+    /**
+     * Marks one gap recovered (a backfill re-ran its whole session); `records`, when known, raises the stored count.
+     * False when no such gap is stored.
+     */
+    const markRecovered = Effect.fn("GapsRepo.markRecovered")(
+      function*(source: string, fromTs: bigint, fromSeen: number, records = 0) {
+        const now = yield* Clock.currentTimeMillis
+        const rows = yield* sql<{ source: string }>`UPDATE gaps
+          SET status = 'recovered', records = MAX(records, ${records}), updated_at = ${now}
+          WHERE source = ${source} AND from_ts = ${fromTs.toString()} AND from_seen = ${fromSeen}
+          RETURNING source`
+        return rows.length > 0
+      },
+      mapSql("GapsRepo.markRecovered")
+    )
+
+    return { put, list, counts, markRecovered } as const
   })
 }) {}

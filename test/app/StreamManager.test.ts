@@ -5,6 +5,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { StreamStatus } from "../../src/app/Status.js"
 import { type Phase, StreamManager } from "../../src/app/StreamManager.js"
+import { Budget } from "../../src/gate/Budget.js"
 import * as BudgetModule from "../../src/gate/Budget.js"
 import * as MarketHours from "../../src/gate/MarketHours.js"
 import * as HistoricalGapFill from "../../src/historical/GapFill.js"
@@ -27,13 +28,13 @@ const quiet = Logger.replace(Logger.defaultLogger, Logger.none)
 const ms = (iso: string) => Date.parse(iso)
 
 /** A small simulated session written to a file the fake gateway serves. */
-const session = (dir: string, seed: number) => {
+const session = (dir: string, seed: number, targetRecords = 30_000) => {
   const { bytes, truth } = Simulator.generate({
     seed,
     date: "2025-11-26",
     expirations: 1,
     strikesPerExpiration: 6,
-    targetRecords: 30_000,
+    targetRecords,
     collectTrades: false
   })
   const file = path.join(dir, `sim-${seed}.dbn`)
@@ -54,10 +55,14 @@ const settings = (port: number): LiveConfig.LiveSettings => ({
 })
 
 /** The manager over a real SQLite file, with the given market hours and a budget that does not get in the way. */
-const managerLayer = (db: string, hours: Layer.Layer<MarketHours.MarketHours>) =>
+const managerLayer = (
+  db: string,
+  hours: Layer.Layer<MarketHours.MarketHours>,
+  budget: Partial<BudgetModule.BudgetSettings> = { dailyBudget: 1000 }
+) =>
   StreamManager.Default.pipe(
     Layer.provideMerge(StreamStatus.Default),
-    Layer.provideMerge(Layer.mergeAll(BudgetModule.layer({ dailyBudget: 1000 }), hours)),
+    Layer.provideMerge(Layer.mergeAll(BudgetModule.layer(budget), hours)),
     Layer.provideMerge(Store.layer({ filename: db }))
   )
 
@@ -147,9 +152,52 @@ describe("StreamManager", () => {
       const filled = yield* run(true)
       assert.strictEqual(filled.gaps.length, 1)
       const recovered = filled.gaps[0]!
-      assert.deepStrictEqual([recovered.status, recovered.fromTs, recovered.toTs], ["recovered", gap.fromTs, gap.toTs])
+      // The gap starts where the connection dropped (its end depends on how far the live feed moved on meanwhile).
+      assert.deepStrictEqual([recovered.status, recovered.fromTs, recovered.fromSeen], ["recovered", gap.fromTs, gap.fromSeen])
+      assert.isTrue(recovered.toTs! > recovered.fromTs)
       assert.isAbove(recovered.records, 3000)
       // Filled in place, the live run stores exactly the windows of the whole session.
       assertSameWindows(filled.windows, truth.windows)
+    }).pipe(Effect.provide(quiet)))
+
+  it.scopedLive("stops the session at the budget cutoff on the bytes received, and a restart the same day waits", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const { file, records, bytes } = session(dir, 63, 60_000)
+      const db = path.join(dir, "budget.sqlite")
+      // $8 of the $10 day buys 300,000 bytes: a fraction of the session's ~1.7 MB.
+      const budget = { dailyBudget: 10, cutoff: 0.8, pricePerGb: 8e9 / 300_000 }
+      const gw = yield* FakeGateway.serve({ apiKey: KEY, data: FakeGateway.file(file) })
+      const runOnce = Effect.gen(function*() {
+        const services = yield* Layer.build(managerLayer(db, MarketHours.layer({ ignore: true }), budget))
+        const { manager, status } = yield* Effect.all({ manager: StreamManager, status: StreamStatus }).pipe(
+          Effect.provide(services)
+        )
+        const fiber = yield* Effect.fork(
+          manager.run({ settings: settings(gw.port), progress: false }).pipe(Effect.provide(services))
+        )
+        yield* phaseIs(manager, "BudgetExhausted")
+        const state = yield* SubscriptionRef.get(manager.state)
+        const spent = yield* Effect.flatMap(Budget, (b) => b.state).pipe(Effect.provide(services))
+        const processed = (yield* status.counters).records
+        yield* Deferred.succeed(status.stop, undefined)
+        yield* Fiber.join(fiber)
+        return { state, spent, processed }
+      }).pipe(Effect.scoped)
+
+      const first = yield* runOnce
+      assert.strictEqual(first.state.lastSessionEnd, "budget cutoff")
+      assert.isTrue(first.spent.exhausted)
+      assert.isAtLeast(first.spent.liveBytes, 300_000)
+      // The stream ended within a socket read of the cutoff, before the end of the session.
+      assert.isBelow(first.processed, records)
+      assert.isAbove(first.processed, 0)
+      assert.isBelow(first.spent.liveBytes, bytes.length)
+      const connections = gw.connections().length
+
+      const second = yield* runOnce
+      assert.strictEqual(second.state.sessions, 0)
+      assert.strictEqual(gw.connections().length, connections)
+      assert.isAtLeast(second.spent.liveBytes, first.spent.liveBytes)
     }).pipe(Effect.provide(quiet)))
 })
