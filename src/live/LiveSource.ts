@@ -35,8 +35,10 @@ interface Run {
   blocked: { reason: PendingGap["reason"]; detail: string } | undefined
   /** A pending gap waits for the first event after it: its end, where its fill goes. */
   openGap: PendingGap | undefined
-  /** Drops the events at the open gap's last timestamp (see `firstEventAt`); set by its first event. */
-  gapEnd: Cursor.Skipper | undefined
+  /** A fill failed, so the books lack its gap: the next connection goes live with a snapshot to rebuild them. */
+  resnapshot: boolean
+  /** Finds the open gap's end in this connection's records (see `Resume.GapEnd`). */
+  gapEnd: Resume.GapEnd | undefined
   nextGapId: number
   /** Reconnect at once, without backoff (the replay was refused: retrying without `start` is a different request). */
   retryNow: boolean
@@ -61,12 +63,6 @@ interface Live {
 type FillGap = PendingGap & { readonly from: Cursor.Cursor; readonly to: bigint }
 type Item = DecodedChunk | { readonly _tag: "Fill"; readonly gap: FillGap }
 const isFill = (item: Item): boolean => "_tag" in item && item._tag === "Fill"
-
-/** A Skipper dropping every event up to and including the first event's timestamp; undefined without events. */
-const firstEventAt = (chunk: DecodedChunk): Cursor.Skipper | undefined => {
-  const first = Resume.advanceEvents(undefined, chunk).first
-  return first === undefined ? undefined : new Cursor.Skipper({ tsEvent: first, seen: Number.MAX_SAFE_INTEGER })
-}
 
 interface Handled {
   readonly out: Array<Item>
@@ -97,6 +93,7 @@ export const gatewayStream = (
       blocked: undefined,
       openGap: undefined,
       gapEnd: undefined,
+      resnapshot: false,
       nextGapId: 1,
       retryNow: false,
       last: undefined,
@@ -218,29 +215,28 @@ export const gatewayStream = (
             if (run.openGap !== undefined) {
               // Events sharing the first timestamp after the gap may have been missed in part (the gap can end in
               // the middle of them): that whole timestamp belongs to the gap, and the gap ends just after it.
-              run.gapEnd ??= firstEventAt(chunk)
-              if (run.gapEnd !== undefined) {
-                chunk = run.gapEnd.apply(chunk)
-                if (run.gapEnd.passed) {
-                  const gap = run.openGap
-                  const to = run.gapEnd.cursor.tsEvent + 1n
-                  run.openGap = undefined
-                  run.gapEnd = undefined
-                  run.blocked = undefined
-                  closed.set(gap.id, to)
-                  logs.push(Effect.logWarning("Gap closed").pipe(Effect.annotateLogs({
-                    reason: gap.reason,
-                    ...annotateCursor(gap.from),
-                    to: to.toString(),
-                    fill: gapFill === undefined
-                      ? "none configured: pending"
-                      : gap.from === undefined
-                      ? "no start: pending"
-                      : "historical"
-                  })))
-                  if (gapFill !== undefined && gap.from !== undefined) {
-                    out.push({ _tag: "Fill", gap: { ...gap, from: gap.from, to } })
-                  }
+              run.gapEnd ??= new Resume.GapEnd()
+              chunk = run.gapEnd.apply(chunk)
+              if (run.gapEnd.passed) {
+                const gap = run.openGap
+                const to = run.gapEnd.lastTs! + 1n
+                run.openGap = undefined
+                run.gapEnd = undefined
+                run.blocked = undefined
+                closed.set(gap.id, to)
+                logs.push(Effect.logWarning("Gap closed").pipe(Effect.annotateLogs({
+                  reason: gap.reason,
+                  ...annotateCursor(gap.from),
+                  to: to.toString(),
+                  fill: gapFill === undefined
+                    ? "none configured: pending"
+                    : gap.from === undefined
+                    ? "no start: pending"
+                    : "historical"
+                })))
+                // After a snapshot (FillFailed) the books are current: the gap's records would be applied twice.
+                if (gapFill !== undefined && gap.from !== undefined && gap.reason !== "FillFailed") {
+                  out.push({ _tag: "Fill", gap: { ...gap, from: gap.from, to } })
                 }
               }
             }
@@ -357,6 +353,8 @@ export const gatewayStream = (
               lastError: e.message,
               pendingGaps: s.pendingGaps.map((g) => g.id === gap.id ? { ...g, from, detail: `${g.detail}; ${e.message}` } : g)
             }))
+            // The books lack the gap's records: rebuild them from a snapshot on a new connection (if snapshots are on).
+            if (settings.snapshot) run.resnapshot = true
             yield* Effect.logError("Gap not recovered: left pending").pipe(Effect.annotateLogs({
               reason: gap.reason,
               ...annotateCursor(from),
@@ -420,7 +418,17 @@ export const gatewayStream = (
               ? emit(out)
               : Channel.write(Chunk.unsafeFromArray(out as Array<DecodedChunk>))
             // Records before a failure are delivered (and counted in the cursor) before the session ends.
-            return Channel.zipRight(write, failure === undefined ? loop : Channel.fail(failure))
+            return Channel.zipRight(
+              write,
+              Channel.suspend(() => {
+                if (failure !== undefined) return Channel.fail(failure)
+                if (!run.resnapshot) return loop
+                const detail = "a gap fill failed: going live with a snapshot to rebuild the books"
+                run.blocked = { reason: "FillFailed", detail }
+                run.retryNow = true
+                return Channel.fail(new GatewayError({ reason: "Gateway", detail }))
+              })
+            )
           })),
         onFailure: Channel.failCause,
         onDone: () => Channel.fail(new GatewayError({ reason: "Closed", detail: "gateway stream ended" }))
@@ -453,8 +461,10 @@ export const gatewayStream = (
       run.gapEnd = undefined
       // Going live after a gap: with a historical fill the books carry on from the filled records, so no snapshot;
       // without one a snapshot rebuilds them.
-      const snapshot = settings.snapshot && start === undefined && (cursor === undefined || gapFill === undefined)
+      const snapshot = settings.snapshot && start === undefined &&
+        (cursor === undefined || gapFill === undefined || run.resnapshot)
       const session = yield* Session.open(settings, { start, snapshot })
+      if (snapshot) run.resnapshot = false
       run.sessions++
       const live: Live = {
         session,

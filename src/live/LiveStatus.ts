@@ -31,7 +31,8 @@ export interface PendingGap {
   readonly from: Cursor | undefined
   /** ts_event (ns) of the first record delivered after the gap (exclusive end); undefined until it arrives. */
   readonly to: bigint | undefined
-  readonly reason: "ReplayRefused" | "OutageTooLong" | "RecordsSkipped"
+  /** FillFailed: a fill failed, so the client went live with a snapshot to rebuild the books, missing this interval. */
+  readonly reason: "ReplayRefused" | "OutageTooLong" | "RecordsSkipped" | "FillFailed"
   /** Safe text: the gateway's error or our reason. */
   readonly detail: string
   /** Wall clock, ms since epoch. */

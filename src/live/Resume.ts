@@ -3,7 +3,7 @@
  * data), and which move the resume cursor (the same ones `Cursor.Skipper` counts). shared/spec/databento.md §5.6, §9.
  */
 import type { DecodedChunk } from "../dbn/Batch.js"
-import { SystemCode } from "../dbn/Constants.js"
+import { Flags, SystemCode } from "../dbn/Constants.js"
 import type { DbnRecord, ErrorMsg, SystemMsg } from "../dbn/Records.js"
 import * as Cursor from "../source/Cursor.js"
 
@@ -88,4 +88,68 @@ export const cutAt = (chunk: DecodedChunk, rows: ReadonlyArray<number>): Array<D
     })
   }
   return pieces
+}
+
+/**
+ * Finds where an open gap ends in the records after it: the first event's timestamp T (the connection may have
+ * come back in the middle of the records sharing T, so all of T belongs to the gap), then the first event after T.
+ * Events up to T are dropped; snapshot records (F_SNAPSHOT: the book as the gateway holds it now) and state records
+ * pass untouched and never set T. Kept across the chunks of one connection.
+ */
+export class GapEnd {
+  private hi = -1
+  private lo = 0
+  private found = false
+  private done = false
+
+  /** True once an event after T went through: the gap ends right before it. */
+  get passed(): boolean {
+    return this.done
+  }
+
+  /** T, once the first event after the gap was seen. */
+  get lastTs(): bigint | undefined {
+    return this.found ? (BigInt(this.hi) << 32n) | BigInt(this.lo) : undefined
+  }
+
+  private keep(h: number, l: number): boolean {
+    if (this.done) return true
+    if (!this.found) {
+      this.found = true
+      this.hi = h
+      this.lo = l
+      return false
+    }
+    if (h < this.hi || (h === this.hi && l <= this.lo)) return false
+    this.done = true
+    return true
+  }
+
+  apply(chunk: DecodedChunk): DecodedChunk {
+    if (this.done) return chunk
+    const mbo = chunk.mbo
+    const mask = new Uint8Array(mbo.length)
+    const others: Array<DbnRecord> = []
+    const othersAt: Array<number> = []
+    let kept = 0
+    let k = 0
+    for (let i = 0; i <= mbo.length; i++) {
+      while (k < chunk.others.length && chunk.othersAt[k] === i) {
+        const r = chunk.others[k]!
+        const ts = r.hd.ts_event
+        if (isState(r) || this.keep(Number(ts >> 32n), Number(ts & 0xffffffffn))) {
+          others.push(r)
+          othersAt.push(kept)
+        }
+        k++
+      }
+      if (i === mbo.length) break
+      if ((mbo.flags[i]! & Flags.SNAPSHOT) !== 0 || this.keep(mbo.tsEventHi[i]!, mbo.tsEventLo[i]!)) {
+        mask[i] = 1
+        kept++
+      }
+    }
+    if (kept === mbo.length && others.length === chunk.others.length) return chunk
+    return { ...chunk, mbo: Cursor.selectRows(mbo, mask, kept), others, othersAt }
+  }
 }

@@ -129,7 +129,7 @@ describe("LiveSource with the historical gap fill", () => {
       assert.deepStrictEqual(snap.pendingGaps, [])
     }).pipe(Effect.provide(quiet)))
 
-  it.scopedLive("leaves the gap pending, with its bounds, when the fill would break the budget", () =>
+  it.scopedLive("leaves a gap it could not afford pending, then rebuilds the books from a snapshot", () =>
     Effect.gen(function*() {
       const data = LiveData.mboRecords({ count: 5000, seed: 9 })
       const expected = expectedRows(data)
@@ -138,22 +138,47 @@ describe("LiveSource with the historical gap fill", () => {
         data: FakeGateway.records(data),
         faults: [{ dropAfterRecords: 1000 }, { refuseReplay: true }, { skipOnLive: 500 }]
       })
-      // Each query costs $6 against a $10 day: the first range is refused before any data is fetched.
+      // Each query costs $6 against a $10 day: the fill is refused before any data is fetched.
       const fake = yield* FakeHistorical.serve({ apiKey: KEY, cost: 6, dataFor: historicalAnswer(data) })
       const s = settings(gw.port)
       const end = tsOfRow(expected[1500]!)
-      const after = expected.slice(1500).filter((r) => tsOfRow(r) > end)
       const services = yield* Layer.build(withFill(fake, s))
-      const { rows, filled } = yield* consume(s, 1000 + after.length).pipe(Effect.provide(services))
+      const rows: Array<string> = []
+      let filled = 0
+      const fiber = yield* LiveSource.gatewayStream(s, undefined).pipe(
+        Stream.runForEach((c) =>
+          Effect.sync(() => {
+            if (GapFill.isFilled(c)) filled += c.mbo.length
+            rowsOf(c, rows)
+          })
+        ),
+        Effect.provide(services),
+        Effect.fork
+      )
+      const status = yield* Effect.provide(LiveStatus, services)
+      // Runs until the connection after the failed fill is streaming.
+      yield* until(() => {
+        const snap = Effect.runSync(status.get)
+        return gw.connections().length >= 4 && gw.connections()[3]!.subscriptions.length > 0 &&
+          snap.state === "Streaming" && snap.gapFillFailures === 1
+      })
+      yield* Fiber.interrupt(fiber)
       assert.strictEqual(filled, 0)
-      assert.deepStrictEqual(rows, [...expected.slice(0, 1000), ...after])
-      const snap = yield* Effect.flatMap(LiveStatus, (status) => status.get).pipe(Effect.provide(services))
+      // Everything delivered is the served data, in order, once; nothing from inside the unfilled gap.
+      assert.deepStrictEqual(rows.slice(0, 1000), expected.slice(0, 1000))
+      const index = new Map(expected.map((r, i) => [r, i]))
+      const positions = rows.map((r) => index.get(r)!)
+      assert.isTrue(positions.every((p, i) => p !== undefined && (i === 0 || p > positions[i - 1]!)))
+      assert.isTrue(rows.slice(1000).every((r) => tsOfRow(r) > end))
+      const snap = yield* status.get
       assert.strictEqual(snap.gapsRecovered, 0)
-      assert.strictEqual(snap.gapFillFailures, 1)
-      assert.deepStrictEqual(snap.pendingGaps.map((g) => [g.reason, g.from?.tsEvent, g.to]), [
-        ["ReplayRefused", tsOfRow(expected[999]!), end + 1n]
-      ])
-      assert.include(snap.pendingGaps[0]!.detail, "Budget")
+      const [refused, rebuilt] = snap.pendingGaps
+      assert.deepStrictEqual([refused!.reason, refused!.from?.tsEvent, refused!.to], ["ReplayRefused", tsOfRow(expected[999]!), end + 1n])
+      assert.include(refused!.detail, "Budget")
+      // The failed fill left the books without the gap: the next connection went live with a snapshot.
+      assert.strictEqual(rebuilt!.reason, "FillFailed")
+      const last = gw.connections()[3]!.subscriptions[0]!
+      assert.deepStrictEqual([last.start, last.snapshot], [undefined, true])
       assert.isFalse(fake.requests().some((r) => r.endpoint === "timeseries.get_range" && r.status === 200))
     }).pipe(Effect.provide(quiet)))
 })

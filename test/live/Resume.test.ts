@@ -73,6 +73,24 @@ describe("Resume", () => {
     assert.deepStrictEqual(Resume.cutAt(c, [5]).map((p) => [ids(p), p.others.length]), [[[0, 1, 2, 3, 4], 2], [[], 1]])
   })
 
+  it("ends a gap after the whole first timestamp, letting snapshot and state records through", () => {
+    const end = new Resume.GapEnd()
+    // A snapshot (old ts_event, F_SNAPSHOT), then live events: three at ts 50 (the gap may have cut into them).
+    const first = chunkOf([7n, 3n, 50n, 50n], 0, [[2, definition(1n)]])
+    first.mbo.flags[0] = 0x20
+    first.mbo.flags[1] = 0x20 | 0x80
+    const a = end.apply(first)
+    assert.deepStrictEqual(ids(a), [0, 1])
+    assert.deepStrictEqual(a.othersAt, [2])
+    assert.isFalse(end.passed)
+    assert.strictEqual(end.lastTs, 50n)
+    const b = end.apply(chunkOf([50n, 51n, 51n], 10))
+    assert.deepStrictEqual(ids(b), [11, 12])
+    assert.isTrue(end.passed)
+    const c = chunkOf([52n], 20)
+    assert.strictEqual(end.apply(c), c)
+  })
+
   it("resumes exactly at any cut through runs of records sharing one ts_event", () => {
     const next = rng(7)
     for (let trial = 0; trial < 200; trial++) {
