@@ -105,6 +105,7 @@ const served = (files: ReadonlyArray<string>, db: string, options: ReplayOptions
     })
     const summary: Pipeline.RunSummary | undefined = yield* Effect.raceFirst(run, Effect.as(Deferred.await(status.stop), undefined))
     if (summary === undefined) return undefined
+    yield* status.markFinished
     yield* Console.log(`replay of ${files.length} file(s) into ${db}`)
     yield* printSummary(summary)
     yield* Console.error("replay done; the dashboard stays up until Ctrl-C (or POST /control/stop)")

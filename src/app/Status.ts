@@ -92,6 +92,8 @@ export interface StatusSnapshot {
   readonly paused: boolean
   /** A stop was requested (the pipeline is finishing). */
   readonly stopping: boolean
+  /** The source ended (a replay ran to its end); the interface stays up until stopped. */
+  readonly finished: boolean
   readonly pipeline: {
     readonly chunks: number
     readonly records: number
@@ -121,6 +123,7 @@ export interface SnapshotParts {
   readonly counters: Counters
   readonly paused: boolean
   readonly stopping: boolean
+  readonly finished?: boolean | undefined
   readonly live: LiveSnapshot | undefined
   readonly budget: BudgetState | undefined
   readonly market: MarketStatus | undefined
@@ -146,6 +149,7 @@ export const snapshotOf = (p: SnapshotParts): StatusSnapshot => {
     uptimeSeconds: Math.max(0, (p.now - p.startedAt) / 1000),
     paused: p.paused,
     stopping: p.stopping,
+    finished: p.finished === true,
     pipeline: {
       chunks: c.chunks,
       records: c.records,
@@ -183,6 +187,7 @@ export class StreamStatus extends Effect.Service<StreamStatus>()("ifd/app/Stream
     // LiveSource builds its LiveStatus per session (inside the market-hours gate), so it can also be attached later.
     const live = yield* Ref.make(yield* Effect.serviceOption(LiveStatus))
     const source = yield* Ref.make<"live" | "replay" | undefined>(undefined)
+    const finished = yield* Ref.make(false)
     const manager = yield* Ref.make<Option.Option<Effect.Effect<{ readonly phase: string }>>>(Option.none())
     const budget = yield* Effect.serviceOption(Budget)
     const market = yield* Effect.serviceOption(MarketHours)
@@ -302,6 +307,7 @@ export class StreamStatus extends Effect.Service<StreamStatus>()("ifd/app/Stream
         counters: yield* Ref.get(counters),
         paused: yield* SubscriptionRef.get(paused),
         stopping: yield* Deferred.isDone(stop),
+        finished: yield* Ref.get(finished),
         live: Option.isSome(liveNow) ? yield* liveNow.value.get : undefined,
         budget: Option.isSome(budget) ? yield* budget.value.state : undefined,
         market: Option.isSome(market) ? yield* market.value.status : undefined,
@@ -327,6 +333,8 @@ export class StreamStatus extends Effect.Service<StreamStatus>()("ifd/app/Stream
       /** Says which source feeds the stream before any LiveStatus is attached (e.g. live, waiting for the open). */
       setSource: (value: "live" | "replay") => Ref.set(source, value),
       attachLive,
+      /** Says the source ended: a replay ran to its end. */
+      markFinished: Ref.set(finished, true),
       /** Shows the StreamManager's state in the snapshot. */
       attachManager: (view: Effect.Effect<{ readonly phase: string }>) => Ref.set(manager, Option.some(view)),
       recordChunk,
@@ -349,7 +357,7 @@ const fmt = (n: number): string => n.toLocaleString("en-US", { maximumFractionDi
 /** A few human lines for the `status` command (the JSON has everything). */
 export const formatStatus = (s: StatusSnapshot): string => {
   const p = s.pipeline
-  const state = s.stopping ? "stopping" : s.paused ? "paused" : "running"
+  const state = s.stopping ? "stopping" : s.finished ? "finished" : s.paused ? "paused" : "running"
   const lines = [
     `source         ${s.source} (${state}, up ${fmt(s.uptimeSeconds)} s)`,
     `records        ${fmt(p.records)} (${fmt(p.recordsPerSecond)} /s), last event ${p.lastEventTime ?? "none"}`,

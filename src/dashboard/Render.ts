@@ -415,7 +415,7 @@ export const SCRIPT = String.raw`
     /** The state panel from a /status snapshot; feedState is the page's own server-sent-events connection. */
     function setStatus(s, feedState) {
       var rows = [];
-      var state = s.stopping ? "stopping" : s.paused ? "paused" : "running";
+      var state = s.stopping ? "stopping" : s.finished ? "finished" : s.paused ? "paused" : "running";
       rows.push(["dashboard feed", feedState || "–", feedState === "connected" ? "ok" : "bad"]);
       rows.push(["source", s.source + " · " + state, s.paused || s.stopping ? "warn" : ""]);
       if (s.manager && s.manager.phase) rows.push(["phase", s.manager.phase, s.manager.phase === "Streaming" ? "ok" : "warn"]);

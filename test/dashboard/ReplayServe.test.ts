@@ -72,6 +72,8 @@ describe("replay --serve", () => {
     await until("every stored cell on the page", async () => (await count()) === expected, 10_000)
     assert.isBelow(early, expected, "cells arrived while the page was open")
     assert.strictEqual(await page.evaluate("window.marker"), 7)
+    // The state panel says the replay ran to its end (the status event comes once a second).
+    await until("the finished state", async () => (await page.locator("#status").innerText()).includes("replay · finished"), 10_000)
     assert.deepStrictEqual(errors, [])
     await page.close()
 
