@@ -1,6 +1,7 @@
 /**
  * End to end: a generated NQ options session (DBN v3 file) → decode → books → direction → windows →
- * SQLite, through the real `replay` command in a child process, so peak RSS is the pipeline's own.
+ * SQLite, through the real `replay` command in a child process, so peak RSS is the pipeline's own. Also the cost of
+ * starting the command (`--help`): module loading is paid by every run.
  */
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -11,11 +12,30 @@ import type { Section } from "./run.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const main = path.join(root, "dist/main.js")
+/** GNU time reports the child's CPU time and peak RSS; without it only wall time and the command's own RSS line. */
+const gnuTime = fs.existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined
 
-const node = (args: ReadonlyArray<string>) => {
-  const r = spawnSync(process.execPath, [main, ...args], { encoding: "utf8", maxBuffer: 1 << 26 })
+interface Run {
+  readonly stdout: string
+  /** Whole process, seconds (undefined without GNU time). */
+  readonly wallS: number | undefined
+  readonly cpuS: number | undefined
+  readonly maxRssMb: number | undefined
+}
+
+const node = (args: ReadonlyArray<string>): Run => {
+  const argv = [main, ...args]
+  const r = gnuTime === undefined
+    ? spawnSync(process.execPath, argv, { encoding: "utf8", maxBuffer: 1 << 26 })
+    : spawnSync(gnuTime, ["-f", "IFD_TIME %e %U %S %M", process.execPath, ...argv], { encoding: "utf8", maxBuffer: 1 << 26 })
   if (r.status !== 0) throw new Error(`${args.join(" ")} failed: ${r.stderr}`)
-  return r.stdout
+  const m = /IFD_TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr)
+  return {
+    stdout: r.stdout,
+    wallS: m === null ? undefined : Number(m[1]),
+    cpuS: m === null ? undefined : Number(m[2]) + Number(m[3]),
+    maxRssMb: m === null ? undefined : Number(m[4]) / 1024
+  }
 }
 
 const field = (out: string, name: string): string => {
@@ -23,36 +43,57 @@ const field = (out: string, name: string): string => {
   return m?.[1] ?? "?"
 }
 
-const median = (xs: Array<number>): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const median = (xs: ReadonlyArray<number>): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const medianOf = (xs: ReadonlyArray<number | undefined>): number | undefined =>
+  xs.some((x) => x === undefined) ? undefined : median(xs as ReadonlyArray<number>)
+const rate = (records: number, s: number | undefined) => s === undefined ? "–" : `${(records / s / 1e6).toFixed(2)} M/s`
 
 export const benchEndToEnd = async (): Promise<Section> => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ifd-bench-"))
   const lines: Array<string> = []
   try {
-    lines.push("| session | MBO records | file | end-to-end (median of 3) | peak RSS |", "|---|---|---|---|---|")
+    const help = Array.from({ length: 5 }, () => node(["--help"]))
+    const helpWall = medianOf(help.map((h) => h.wallS))
+    const helpCpu = medianOf(help.map((h) => h.cpuS))
+    const helpRss = medianOf(help.map((h) => h.maxRssMb))
+    lines.push(
+      "| session | records | file | pipeline (wall) | process (wall) | process (CPU) | peak RSS | runs |",
+      "|---|---|---|---|---|---|---|---|"
+    )
     for (const records of [5_000_000, 20_000_000]) {
       const file = path.join(dir, `s${records}.dbn`)
       node(["sim", "--out", file, "--records", String(records), "--seed", "1"])
       const size = fs.statSync(file).size
-      const runs = records > 5_000_000 ? 1 : 3
-      const rates: Array<number> = []
-      let out = ""
+      const runs = records > 5_000_000 ? 3 : 5
+      const results: Array<Run & { readonly pipelineRate: number }> = []
       for (let i = 0; i < runs; i++) {
         const db = path.join(dir, `b${records}-${i}.sqlite`)
-        out = node(["replay", file, "--db", db])
-        const m = /\(([\d.]+) M records\/s\)/.exec(field(out, "elapsed"))
-        rates.push(Number(m?.[1] ?? Number.NaN))
+        const r = node(["replay", file, "--db", db])
+        const m = /\(([\d.]+) M records\/s\)/.exec(field(r.stdout, "elapsed"))
+        results.push({ ...r, pipelineRate: Number(m?.[1] ?? Number.NaN) })
+        for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(db + suffix, { force: true })
       }
+      const out = results[results.length - 1]!.stdout
+      const n = Number(field(out, "records").replace(/ .*/, "").replace(/,/g, ""))
+      const rss = medianOf(results.map((r) => r.maxRssMb))
       lines.push(
         `| seed 1, ${records.toLocaleString("en-US")} target | ${field(out, "records")} | ${(size / 2 ** 20).toFixed(0)} MiB | ` +
-          `${median(rates).toFixed(2)} M records/s${runs === 1 ? " (1 run)" : ""} | ${field(out, "peak RSS")} |`
+          `${median(results.map((r) => r.pipelineRate)).toFixed(2)} M/s | ${rate(n, medianOf(results.map((r) => r.wallS)))} | ` +
+          `${rate(n, medianOf(results.map((r) => r.cpuS)))} | ` +
+          `${rss === undefined ? field(out, "peak RSS") : `${rss.toFixed(0)} MB`} | ${runs} |`
       )
       fs.rmSync(file, { force: true })
     }
     lines.push(
       "",
-      "Each run is a fresh process: `node dist/main.js replay FILE --db NEW.sqlite` (file read in 1 MiB chunks, windows",
-      "upserted as they close). RSS is `process.resourceUsage().maxRSS` at the end of the run."
+      `Startup, \`node dist/main.js --help\` (median of 5): ${helpWall?.toFixed(2) ?? "?"} s wall, ` +
+        `${helpCpu?.toFixed(2) ?? "?"} s CPU, peak RSS ${helpRss?.toFixed(0) ?? "?"} MB.`,
+      "",
+      "Each run is a fresh process: `node dist/main.js replay FILE --db NEW.sqlite` (file read in 1 MiB chunks into one",
+      "reused buffer, windows and signals upserted as they close). Records/s columns, medians over the runs:",
+      "*pipeline* is the command's own figure (records ÷ wall time from the first chunk to the last write, module",
+      "loading excluded); *process* divides by the whole process's wall time or CPU time (user + system, all threads,",
+      "startup included) as GNU time reports them. Peak RSS is the process's maxRSS (median)."
     )
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })

@@ -115,6 +115,8 @@ export const run = Effect.fn("Pipeline.run")(function*(options: RunOptions) {
         const out = engine.apply(chunk)
         const signals = signalEngine.apply(out, engine)
         cursor = Cursor.advance(cursor, chunk)
+        // Nothing below reads the chunk's rows: its batch goes back to the decoder for a later chunk.
+        chunk.release?.()
         yield* persist(out.closed)
         yield* publish(signals, receivedAt)
         if (out.flagged.length > 0) {

@@ -72,13 +72,20 @@ export const coarseKeyOf = (key: string): string => {
 
 /** New York trading day and minutes after midnight of a UTC ms time (US DST rules since 2007). */
 export const newYork = (ms: number): { readonly day: string; readonly minutes: number } => {
+  // Windows closing together share their start: one entry of memory spares the Date work for all but the first.
+  if (ms === lastNewYorkMs) return lastNewYork
   const offset = isNewYorkDst(ms) ? 4 : 5
   const local = new Date(ms - offset * 3_600_000)
-  return {
+  lastNewYork = {
     day: local.toISOString().slice(0, 10),
     minutes: local.getUTCHours() * 60 + local.getUTCMinutes()
   }
+  lastNewYorkMs = ms
+  return lastNewYork
 }
+
+let lastNewYorkMs = NaN
+let lastNewYork: { readonly day: string; readonly minutes: number } = { day: "", minutes: 0 }
 
 const isNewYorkDst = (ms: number): boolean => {
   const y = new Date(ms).getUTCFullYear()

@@ -476,13 +476,13 @@ export const gatewayStream = (
         gatewayError: undefined
       }
       run.last = live
-      // Recyclable batches: a consumer that calls `release` (the pipeline does) saves an allocation per chunk.
       // Every byte received counts against the data budget, control messages included, before it is decoded.
       const bytes = meter === undefined ? session.bytes : session.bytes.pipe(Stream.mapChunksEffect((chunk) => {
         let n = 0
         for (const b of chunk) n += b.byteLength
         return Effect.as(meter.record(n), chunk)
       }))
+      // Recyclable batches: a consumer that calls `release` (the pipeline does) saves an allocation per chunk.
       return Decode.decodeStream(bytes, { recycle: true }).pipe(
         Stream.mapError((e) =>
           e._tag === "DbnError" ? new GatewayError({ reason: "Protocol", detail: `DBN stream: ${e.message}` }) : e

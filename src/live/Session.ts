@@ -6,7 +6,7 @@
  */
 import * as Socket from "@effect/platform/Socket"
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
-import { Clock, Duration, Effect, Exit, Mailbox, Stream, SubscriptionRef } from "effect"
+import { Chunk, Clock, Duration, Effect, Exit, Mailbox, Stream, SubscriptionRef } from "effect"
 import * as Net from "node:net"
 import * as Cram from "./Cram.js"
 import * as Gateway from "./Gateway.js"
@@ -26,15 +26,87 @@ export interface Session {
   readonly lsgVersion: string | undefined
   readonly request: SessionRequest
   /**
-   * The DBN byte stream after the auth reply (bytes that arrived with the reply included), one element per
-   * socket read. It never ends successfully: a close, a socket error or a heartbeat timeout fails it, after
-   * every byte received before.
+   * The DBN byte stream after the auth reply (bytes that arrived with the reply included): per pull, every socket
+   * read waiting in the buffer. An array is valid until the next pull (its memory then takes later reads): a
+   * consumer copies what it keeps, as the decoder does. It never ends successfully: a close, a socket error or a
+   * heartbeat timeout fails it, after every byte received before.
    */
   readonly bytes: Stream.Stream<Uint8Array, GatewayError>
   /** Bytes received and not yet taken by the consumer. */
   readonly buffered: () => number
   /** Times reading was paused for back-pressure. */
   readonly pauses: () => number
+}
+
+/**
+ * Every read waiting in the buffer as one array: the decoder then drains once for all of them, and the stages
+ * after it run once per batch of what arrived rather than once per socket read (no wait: only bytes already here).
+ */
+const concat = (parts: Chunk.Chunk<Uint8Array>): Uint8Array => {
+  let n = 0
+  for (const p of parts) n += p.length
+  const out = new Uint8Array(n)
+  let off = 0
+  for (const p of parts) {
+    out.set(p, off)
+    off += p.length
+  }
+  return out
+}
+
+const SLAB_BYTES = 4 * 1024 * 1024
+const MAX_READ = 1024 * 1024
+const MIN_READ = 64 * 1024
+
+/**
+ * The socket's read buffers: consecutive views of large slabs, so a read goes to the decoder without a copy and
+ * can take all the kernel holds. A view is never written again while the consumer may read it: a slab is refilled
+ * only once every view lent from it has come back (`giveBack`: the consumer pulled again) and the reads moved on.
+ */
+class ReadSlabs {
+  private slab: Uint8Array = new Uint8Array(SLAB_BYTES)
+  private at = 0
+  /** Slabs with views lent out, and how many. */
+  private readonly lent = new Map<ArrayBufferLike, { readonly slab: Uint8Array; count: number }>()
+  private readonly spare: Array<Uint8Array> = []
+
+  /** Where the next read goes: at most `room` bytes (but at least `MIN_READ`, at most `MAX_READ`). */
+  next(room: number): Uint8Array {
+    if (SLAB_BYTES - this.at < MIN_READ) {
+      const old = this.slab
+      this.slab = this.spare.pop() ?? new Uint8Array(SLAB_BYTES)
+      this.at = 0
+      if (!this.lent.has(old.buffer)) this.retire(old)
+    }
+    const size = Math.min(MAX_READ, Math.max(MIN_READ, room))
+    return this.slab.subarray(this.at, Math.min(SLAB_BYTES, this.at + size))
+  }
+
+  /** The `n` bytes just read into `buf` (the last `next()`). */
+  take(buf: Uint8Array, n: number): Uint8Array {
+    this.at += n
+    return buf.subarray(0, n)
+  }
+
+  /** `view` (just read) goes to the consumer. */
+  lend(view: Uint8Array): void {
+    if (view.buffer !== this.slab.buffer) return
+    const entry = this.lent.get(view.buffer)
+    if (entry === undefined) this.lent.set(view.buffer, { slab: this.slab, count: 1 })
+    else entry.count++
+  }
+
+  /** The consumer is done with `view`. */
+  giveBack(view: Uint8Array): void {
+    const entry = this.lent.get(view.buffer)
+    if (entry === undefined || --entry.count > 0) return
+    this.lent.delete(view.buffer)
+    if (entry.slab !== this.slab) this.retire(entry.slab)
+  }
+
+  private retire(slab: Uint8Array): void {
+    if (this.spare.length < 2) this.spare.push(slab)
+  }
 }
 
 /** Lines the gateway sends before DBN: greeting, challenge, auth reply. */
@@ -92,6 +164,7 @@ export const open = Effect.fn("Session.open")(function*(settings: LiveSettings, 
   const lines = yield* Mailbox.make<string, GatewayError>()
   const bytes = yield* Mailbox.make<Uint8Array, GatewayError>()
   const reader = new Gateway.LineReader()
+  const reads = new ReadSlabs()
   let conn: Net.Socket | undefined
   let binary = false
   let linesSeen = 0
@@ -108,6 +181,7 @@ export const open = Effect.fn("Session.open")(function*(settings: LiveSettings, 
 
   const offerBytes = (chunk: Uint8Array): void => {
     if (chunk.length === 0 || !bytes.unsafeOffer(chunk)) return
+    reads.lend(chunk)
     buffered += chunk.length
     if (!paused && buffered >= settings.bufferBytes && conn !== undefined) {
       // The consumer is behind: stop reading so TCP pushes back on the gateway instead of us dropping data.
@@ -134,7 +208,11 @@ export const open = Effect.fn("Session.open")(function*(settings: LiveSettings, 
     }
   }
 
-  const taken = (chunk: Iterable<Uint8Array>): void => {
+  /** What the consumer took last: it is done with it when it pulls again. */
+  let held: Chunk.Chunk<Uint8Array> = Chunk.empty()
+  const taken = (chunk: Chunk.Chunk<Uint8Array>): void => {
+    for (const b of held) reads.giveBack(b)
+    held = chunk
     for (const b of chunk) buffered -= b.length
     if (paused && buffered < settings.bufferBytes / 2 && conn !== undefined) {
       paused = false
@@ -146,7 +224,20 @@ export const open = Effect.fn("Session.open")(function*(settings: LiveSettings, 
 
   const openNet = Effect.acquireRelease(
     Effect.async<Net.Socket, Socket.SocketError>((resume) => {
-      const socket = Net.createConnection({ host: settings.host, port: settings.port })
+      // Reads land in our own buffers (no 'data' events): each read takes whatever the kernel holds, up to
+      // `MAX_READ`, and goes to the decoder as a view, never copied.
+      const socket = Net.createConnection({
+        host: settings.host,
+        port: settings.port,
+        onread: {
+          // A read never takes the buffer more than `MIN_READ` past its limit.
+          buffer: () => reads.next(settings.bufferBytes - buffered),
+          callback: (n: number, buf: Uint8Array) => {
+            onData(reads.take(buf, n))
+            return true
+          }
+        }
+      })
       conn = socket
       // Kept for the socket's life, as NodeSocket.makeNet does: an 'error' without a listener would throw.
       socket.on("error", (cause) => resume(Effect.fail(new Socket.SocketGenericError({ reason: "Open", cause }))))
@@ -274,7 +365,11 @@ export const open = Effect.fn("Session.open")(function*(settings: LiveSettings, 
     request,
     bytes: Mailbox.toStream(bytes).pipe(Stream.mapChunks((chunk) => {
       taken(chunk)
-      return chunk
+      if (chunk.length <= 1) return chunk
+      const one = concat(chunk)
+      for (const b of chunk) reads.giveBack(b)
+      held = Chunk.empty()
+      return Chunk.of(one)
     })),
     buffered: () => buffered,
     pauses: () => pauses

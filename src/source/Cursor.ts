@@ -64,7 +64,34 @@ export const advanceEvents = (
   const mbo = chunk.mbo
   const others = chunk.others
   const at = chunk.othersAt
-  const step = (h: number, l: number): void => {
+  // The step over one record is written out twice below rather than shared by a closure: variables a closure
+  // captures live in a heap context, where every new u32 value is a fresh HeapNumber (tens of MB per session).
+  const eHi = mbo.tsEventHi
+  const eLo = mbo.tsEventLo
+  let k = 0
+  const end = Math.min(rowEnd, mbo.length)
+  for (let i = 0; i <= end; i++) {
+    // Records positioned at `end` belong to the part before it only when `end` is the chunk's end.
+    while (k < others.length && at[k]! <= i && (i < end || end === mbo.length)) {
+      const r = others[k++]!
+      if (isState(r)) continue
+      const ts = r.hd.ts_event
+      const h = Number(ts >> 32n)
+      const l = Number(ts & 0xffffffffn)
+      if (events++ === 0) {
+        fHi = h
+        fLo = l
+      }
+      if (h === hi && l === lo) seen++
+      else if (h > hi || (h === hi && l > lo)) {
+        hi = h
+        lo = l
+        seen = 1
+      }
+    }
+    if (i === end) break
+    const h = eHi[i]!
+    const l = eLo[i]!
     if (events++ === 0) {
       fHi = h
       fLo = l
@@ -75,19 +102,6 @@ export const advanceEvents = (
       lo = l
       seen = 1
     }
-  }
-  let k = 0
-  const end = Math.min(rowEnd, mbo.length)
-  for (let i = 0; i <= end; i++) {
-    // Records positioned at `end` belong to the part before it only when `end` is the chunk's end.
-    while (k < others.length && at[k]! <= i && (i < end || end === mbo.length)) {
-      const r = others[k++]!
-      if (isState(r)) continue
-      const ts = r.hd.ts_event
-      step(Number(ts >> 32n), Number(ts & 0xffffffffn))
-    }
-    if (i === end) break
-    step(mbo.tsEventHi[i]!, mbo.tsEventLo[i]!)
   }
   return {
     cursor: hi < 0 ? cursor : { tsEvent: (BigInt(hi) << 32n) | BigInt(lo >>> 0), seen },

@@ -3,13 +3,13 @@
  * record's arrival to the write), the observations the baseline job learns from, and paged reads for exports.
  */
 import { SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
 import { Chunk, Clock, Effect, Option, Stream } from "effect"
 import type { Observation } from "../flow/Baselines.js"
 import type { WindowSignal } from "../flow/Signals.js"
+import { BulkInsert } from "./BulkInsert.js"
 import { mapSql, mapSqlStream, type StoreError } from "./StoreError.js"
 
-/** One row of `signals`, as bound by `sql.insert`. */
+/** One row of `signals` (the insert binds the same values in `INSERT_COLUMNS` order). */
 export type SignalRow = {
   readonly window_start: number
   readonly expiration: string
@@ -57,10 +57,28 @@ export type SignalRow = {
 }
 
 const COLUMNS = 41
-/** 500 rows × 41 columns = 20 500 variables, under SQLite's 32 766. */
-export const ROWS_PER_STATEMENT = 500
-if (ROWS_PER_STATEMENT * COLUMNS > 32_766) throw new Error("ROWS_PER_STATEMENT exceeds SQLite's variable limit")
 export const PAGE_SIZE = 5_000
+
+/** The columns of `SignalRow` in the order `pushParams` binds them. */
+const INSERT_COLUMNS = [
+  "window_start", "expiration", "strike", "option_type", "day", "underlying", "underlying_method", "otm",
+  "baseline_key", "active", "buy_volume", "sell_volume", "unknown_volume", "trades", "avg_size", "log_ratio",
+  "call_put_premium_ratio", "mm_balance", "straddle", "sweeps", "sweep_volume", "sweep_net", "large_prints",
+  "large_volume", "large_net", "buy_premium", "sell_premium", "baseline_n", "low_sample", "z_volume", "z_ratio",
+  "z_trades", "z_size", "direction", "bias", "score", "confidence", "tier", "reported", "latency_ms", "stored_at"
+] as const satisfies ReadonlyArray<keyof SignalRow>
+if (INSERT_COLUMNS.length !== COLUMNS) throw new Error("INSERT_COLUMNS does not match SignalRow")
+
+/** Appends the values of `toRow(s, latencyMs, storedAt)` in `INSERT_COLUMNS` order, without building the row. */
+const pushParams = (out: Array<unknown>, s: WindowSignal, latencyMs: number | null, storedAt: number): void => {
+  out.push(
+    s.windowStart, s.expiration, s.strike, s.optionType, s.day, s.underlying, s.underlyingMethod, s.otm,
+    s.key, s.active ? 1 : 0, s.buyVolume, s.sellVolume, s.unknownVolume, s.trades, s.avgSize, s.logRatio,
+    s.callPutPremiumRatio, s.mmBalance, s.straddle, s.sweeps, s.sweepVolume, s.sweepNet, s.largePrints,
+    s.largeVolume, s.largeNet, s.buyPremium, s.sellPremium, s.baselineN, s.lowSample ? 1 : 0, s.zVolume, s.zRatio,
+    s.zTrades, s.zSize, s.direction, s.bias, s.score, s.confidence, s.tier, s.reported ? 1 : 0, latencyMs, storedAt
+  )
+}
 
 export const toRow = (s: WindowSignal, latencyMs: number | null, storedAt: number): SignalRow => ({
   window_start: s.windowStart,
@@ -110,8 +128,7 @@ export class SignalsRepo extends Effect.Service<SignalsRepo>()("ifd/store/Signal
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
 
-    const upsertStatement = (rows: ReadonlyArray<SignalRow>) =>
-      sql`INSERT OR REPLACE INTO signals ${sql.insert(rows)}`.raw as Effect.Effect<{ readonly changes: number }, SqlError>
+    const upsertStatement = new BulkInsert(`INSERT OR REPLACE INTO signals (${INSERT_COLUMNS.join(", ")})`, COLUMNS, "")
 
     /**
      * Stores the signals of closed windows in one transaction (a re-run replaces them). With `receivedAt` (wall ms
@@ -122,14 +139,7 @@ export class SignalsRepo extends Effect.Service<SignalsRepo>()("ifd/store/Signal
         if (signals.length === 0) return 0
         const now = yield* Clock.currentTimeMillis
         const latency = receivedAt === undefined ? null : Math.max(0, now - receivedAt)
-        const rows = signals.map((s) => toRow(s, latency, now))
-        return yield* sql.withTransaction(Effect.gen(function*() {
-          let changed = 0
-          for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-            changed += (yield* upsertStatement(rows.slice(i, i + ROWS_PER_STATEMENT))).changes
-          }
-          return changed
-        }))
+        return yield* sql.withTransaction(upsertStatement.run(sql, signals, (out, s) => pushParams(out, s, latency, now)))
       },
       mapSql("SignalsRepo.insert")
     )

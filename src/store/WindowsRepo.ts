@@ -3,12 +3,12 @@
  * and by range (paged, for exports of any size), and the per-strike rollup across expirations.
  */
 import { SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
 import { Chunk, Clock, Effect, Option, Stream } from "effect"
 import type { DominantSide, OptionType, PressureWindow } from "../flow/PressureWindow.js"
+import { BulkInsert } from "./BulkInsert.js"
 import { mapSql, mapSqlStream, StoreError } from "./StoreError.js"
 
-/** One row of `windows`, as bound by `sql.insert`. */
+/** One row of `windows` (the upsert binds the same values in `INSERT_COLUMNS` order). */
 export type WindowRow = {
   /** ms since epoch, UTC, a multiple of 300 000. */
   readonly window_start: number
@@ -51,9 +51,6 @@ export type UpsertResult = {
 
 export const DAY_MS = 86_400_000
 const COLUMNS = 18
-/** SQLITE_MAX_VARIABLE_NUMBER is 32766 in the bundled better-sqlite3 build; 500 rows × 18 columns binds 9 000. */
-export const ROWS_PER_STATEMENT = 500
-if (ROWS_PER_STATEMENT * COLUMNS > 32_766) throw new Error("ROWS_PER_STATEMENT exceeds SQLite's variable limit")
 /** Rows per page of `stream`. */
 export const PAGE_SIZE = 5_000
 
@@ -81,6 +78,23 @@ export const toRow = (w: PressureWindow, updatedAt: number): WindowRow => ({
   max_trade_size: w.maxTradeSize,
   updated_at: updatedAt
 })
+
+/** The columns of `WindowRow` in the order `pushParams` binds them. */
+const INSERT_COLUMNS = [
+  "window_start", "expiration", "strike", "option_type", "bid_volume", "ask_volume", "unknown_volume",
+  "pressure_ratio", "total_trades", "avg_trade_size", "dominant_side", "trades_aggressor", "trades_quote",
+  "trades_tick", "trades_none", "premium", "max_trade_size", "updated_at"
+] as const satisfies ReadonlyArray<keyof WindowRow>
+if (INSERT_COLUMNS.length !== COLUMNS) throw new Error("INSERT_COLUMNS does not match WindowRow")
+
+/** Appends the values of `toRow(w, updatedAt)` in `INSERT_COLUMNS` order, without building the row. */
+const pushParams = (out: Array<unknown>, w: PressureWindow, updatedAt: number): void => {
+  out.push(
+    w.windowStart, w.expiration, w.strike, w.optionType, w.bidVolume, w.askVolume, w.unknownVolume,
+    w.pressureRatio, w.totalTrades, w.avgTradeSize, w.dominantSide, w.tradesAggressor, w.tradesQuote,
+    w.tradesTick, w.tradesNone, w.premium, w.maxTradeSize, updatedAt
+  )
+}
 
 export const fromRow = (r: Omit<WindowRow, "updated_at">): PressureWindow => ({
   windowStart: r.window_start,
@@ -204,9 +218,10 @@ export class WindowsRepo extends Effect.Service<WindowsRepo>()("ifd/store/Window
 
     // The WHERE skips rows identical to the stored one: rewriting them would only move updated_at, and a replay
     // must leave the table unchanged.
-    const upsertStatement = (rows: ReadonlyArray<WindowRow>) =>
-      sql`INSERT INTO windows ${sql.insert(rows)}
-        ON CONFLICT (window_start, expiration, strike, option_type) DO UPDATE SET
+    const upsertStatement = new BulkInsert(
+      `INSERT INTO windows (${INSERT_COLUMNS.join(", ")})`,
+      INSERT_COLUMNS.length,
+      `ON CONFLICT (window_start, expiration, strike, option_type) DO UPDATE SET
           bid_volume = excluded.bid_volume, ask_volume = excluded.ask_volume,
           unknown_volume = excluded.unknown_volume, pressure_ratio = excluded.pressure_ratio,
           total_trades = excluded.total_trades, avg_trade_size = excluded.avg_trade_size,
@@ -218,7 +233,8 @@ export class WindowsRepo extends Effect.Service<WindowsRepo>()("ifd/store/Window
           IS NOT (excluded.bid_volume, excluded.ask_volume, excluded.unknown_volume, excluded.pressure_ratio,
                excluded.total_trades, excluded.avg_trade_size, excluded.dominant_side, excluded.trades_aggressor,
                excluded.trades_quote, excluded.trades_tick, excluded.trades_none, excluded.premium,
-               excluded.max_trade_size)`.raw as Effect.Effect<{ readonly changes: number }, SqlError>
+               excluded.max_trade_size)`
+    )
 
     // Days at or before the last summarised day are closed: retention already added their windows to
     // daily_summaries, so storing one again would count it twice at the next prune.
@@ -236,14 +252,9 @@ export class WindowsRepo extends Effect.Service<WindowsRepo>()("ifd/store/Window
         const now = yield* Clock.currentTimeMillis
         return yield* sql.withTransaction(Effect.gen(function*() {
           const closed = yield* closedBefore
-          const rows: Array<WindowRow> = []
-          for (const w of windows) if (w.windowStart >= closed) rows.push(toRow(w, now))
-          let changed = 0
-          for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-            const result = yield* upsertStatement(rows.slice(i, i + ROWS_PER_STATEMENT))
-            changed += result.changes
-          }
-          return { changed, skipped: windows.length - rows.length } satisfies UpsertResult
+          const open = closed === -Infinity ? windows : windows.filter((w) => w.windowStart >= closed)
+          const changed = yield* upsertStatement.run(sql, open, (out, w) => pushParams(out, w, now))
+          return { changed, skipped: windows.length - open.length } satisfies UpsertResult
         }))
       },
       mapSql("WindowsRepo.upsert")

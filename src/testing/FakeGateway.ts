@@ -3,7 +3,7 @@
  * then live-form DBN v3 (metadata, symbol mappings, acks, records filtered by `start`, replay completed,
  * heartbeats when idle), with scripted faults per connection. shared/spec/databento.md §2.3, §5.5–5.6, §8.
  */
-import { Clock, Data, Duration, Effect, Exit, FiberSet, Mailbox, Redacted, type Scope, Stream } from "effect"
+import { Clock, Data, Duration, Effect, Exit, FiberSet, Mailbox, Option, Redacted, type Scope, Stream } from "effect"
 import * as fs from "node:fs"
 import * as Net from "node:net"
 import { randomBytes } from "node:crypto"
@@ -81,7 +81,7 @@ export interface FakeGatewayOptions {
   readonly faults?: ReadonlyArray<ConnectionFaults | undefined> | ((connection: number) => ConnectionFaults | undefined)
   /** Refuse (close at once) the first K connections. */
   readonly refuseFirst?: number
-  /** Bytes per write when not fragmenting. Default 64 KiB. */
+  /** Bytes per write when not fragmenting (a block's last write may be shorter). Default 256 KiB. */
   readonly chunkBytes?: number
   /** 0 = as fast as the client reads; otherwise pace records by ts_event at `speed` × real time. */
   readonly speed?: number
@@ -171,29 +171,44 @@ const memorySource = (bytes: Uint8Array): Source => {
   }
 }
 
-/** Streams a DBN file, zstd or plain, as decompressed bytes. */
+const READ_BYTES = 1 << 20
+
+/**
+ * Streams a DBN file, zstd or plain, as decompressed bytes. A plain file is read into one buffer refilled for every
+ * piece, so a piece is valid until the next one is pulled (the sender writes a block out before pulling the next).
+ */
 const fileBytes = (path: string): Stream.Stream<Uint8Array, FakeGatewayError> =>
-  Stream.suspend(() => {
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const fail = (detail: string) => new FakeGatewayError({ reason: "Data", detail: `${path}: ${detail}` })
+    const failWith = (e: unknown) => fail(e instanceof Error ? e.message : String(e))
+    const file = yield* Effect.acquireRelease(
+      Effect.tryPromise({ try: () => fs.promises.open(path, "r"), catch: failWith }),
+      (h) => Effect.promise(() => h.close())
+    )
+    const buffer = new Uint8Array(READ_BYTES)
     let zstd: Zstd.ZstdDecompressor | undefined
     let first = true
-    const fail = (detail: string) => new FakeGatewayError({ reason: "Data", detail: `${path}: ${detail}` })
-    return Stream.fromAsyncIterable(
-      fs.createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>,
-      (e) => fail(e instanceof Error ? e.message : String(e))
-    ).pipe(
-      Stream.map((b): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)),
+    const read = Effect.tryPromise({ try: () => file.read(buffer, 0, buffer.length, null), catch: failWith }).pipe(
+      Effect.mapError(Option.some),
+      Effect.flatMap(({ bytesRead }) => {
+        if (bytesRead === 0) return Effect.fail(Option.none())
+        if (first) {
+          first = false
+          if (Zstd.isZstd(buffer.subarray(0, bytesRead))) zstd = new Zstd.ZstdDecompressor()
+        }
+        // The decompressor may keep its input: it gets a copy.
+        return Effect.succeed(zstd === undefined ? buffer.subarray(0, bytesRead) : buffer.slice(0, bytesRead))
+      })
+    )
+    return Stream.repeatEffectOption(read).pipe(
       Stream.concat(Stream.make(new Uint8Array(0))),
       Stream.mapConcatEffect((b) => {
-        if (first && b.length > 0) {
-          first = false
-          if (Zstd.isZstd(b)) zstd = new Zstd.ZstdDecompressor()
-        }
         if (zstd === undefined) return Effect.succeed(b.length === 0 ? [] : [b])
         const r = b.length === 0 ? zstd.finish() : zstd.push(b)
         return r.problem === undefined ? Effect.succeed(r.chunks) : Effect.fail(fail(r.problem.detail))
       })
     )
-  })
+  }))
 
 /** Reads the prelude and metadata of a DBN file (v3 only: records are forwarded byte for byte). */
 const readMetadata = (path: string) =>
@@ -233,40 +248,21 @@ const fileSource = (path: string) =>
       symbols,
       blocks: (fromIndex, fromTs) =>
         Stream.suspend(() => {
-          // Frames records across reads: skips the metadata, then emits whole records only.
-          let tail: Uint8Array = new Uint8Array(0)
+          // Frames records across reads: skips the metadata, then emits whole records only, as views of the read
+          // (valid until the next is pulled); only a record split between two reads is copied.
+          let tail: Uint8Array | undefined
           let skip = -1
           let index = 0
           let started = fromTs === undefined
-          return fileBytes(path).pipe(Stream.mapConcat((b): Array<Block> => {
-            let buf: Uint8Array = b
-            if (tail.length > 0) {
-              buf = new Uint8Array(tail.length + b.length)
-              buf.set(tail)
-              buf.set(b, tail.length)
-            }
-            let off = 0
-            if (skip < 0) {
-              if (buf.length < 8) {
-                tail = buf
-                return []
-              }
-              skip = 8 + new DataView(buf.buffer, buf.byteOffset + 4, 4).getUint32(0, true)
-            }
-            if (skip > 0) {
-              const n = Math.min(skip, buf.length)
-              off = n
-              skip -= n
-            }
+          /** Blocks of the whole records in `buf` from `off`; what is left over becomes the tail. */
+          const frame = (buf: Uint8Array, off: number, out: Array<Block>): void => {
             const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
             let blockStart = -1
             let blockFirst = 0
-            const out: Array<Block> = []
             while (off + 16 <= buf.length) {
               const len = buf[off]! * 4
               if (len < 16 || off + len > buf.length) break
-              const keep = index >= fromIndex && (started || tsAt(view, off) >= fromTs!)
-              if (keep && blockStart < 0) {
+              if (blockStart < 0 && index >= fromIndex && (started || tsAt(view, off) >= fromTs!)) {
                 started = true
                 blockStart = off
                 blockFirst = index
@@ -274,8 +270,44 @@ const fileSource = (path: string) =>
               off += len
               index++
             }
-            if (blockStart >= 0) out.push({ bytes: buf.slice(blockStart, off), first: blockFirst })
-            tail = buf.slice(off)
+            if (blockStart >= 0) out.push({ bytes: buf.subarray(blockStart, off), first: blockFirst })
+            tail = off < buf.length ? buf.slice(off) : undefined
+          }
+          return fileBytes(path).pipe(Stream.mapConcat((b): Array<Block> => {
+            let buf: Uint8Array = b
+            let off = 0
+            const out: Array<Block> = []
+            if (tail !== undefined) {
+              const t = tail
+              tail = undefined
+              const len = t[0]! * 4
+              if (skip >= 0 && len >= 16 && len - t.length <= b.length) {
+                // The record split between the two reads: completed in a copy, then on in this read.
+                off = len - t.length
+                const rec = new Uint8Array(len)
+                rec.set(t)
+                rec.set(b.subarray(0, off), t.length)
+                frame(rec, 0, out)
+              } else {
+                buf = new Uint8Array(t.length + b.length)
+                buf.set(t)
+                buf.set(b, t.length)
+              }
+            }
+            if (skip < 0) {
+              if (buf.length - off < 8) {
+                tail = buf.slice(off)
+                return out
+              }
+              skip = 8 + new DataView(buf.buffer, buf.byteOffset + off + 4, 4).getUint32(0, true)
+            }
+            if (skip > 0) {
+              const n = Math.min(skip, buf.length - off)
+              off += n
+              skip -= n
+              if (skip > 0) return out
+            }
+            frame(buf, off, out)
             return out
           }))
         })
@@ -394,7 +426,7 @@ export const serve = (options: FakeGatewayOptions): Effect.Effect<FakeGateway, F
       : yield* fileSource(options.data.path)
     const dataset = options.dataset ?? source.dataset ?? "GLBX.MDP3"
     const symbols = options.symbols ?? source.symbols
-    const chunkBytes = options.chunkBytes ?? 64 * 1024
+    const chunkBytes = options.chunkBytes ?? 256 * 1024
     const speed = options.speed ?? 0
     const logs: Array<ConnectionLog> = []
     const sockets = new Set<Net.Socket>()
@@ -546,75 +578,143 @@ export const serve = (options: FakeGatewayOptions): Effect.Effect<FakeGateway, F
           return write(out)
         })
         const faultAt = (n: number | undefined) => n !== undefined && sent === n
+        const clock = yield* Effect.clock
+        const wantedType = new Uint8Array(256)
+        for (const t of wanted) wantedType[t] = 1
+        const faultCounts = [
+          faults.dropAfterRecords,
+          faults.closeAfterRecords,
+          faults.errorAfterRecords?.records,
+          faults.stallAfterRecords,
+          faults.corruptAfterRecords
+        ].filter((n): n is number => n !== undefined)
+        /** The next count of sent records at which a fault fires. */
+        const nextFault = () => faultCounts.reduce((m, n) => (n >= sent && n < m ? n : m), Number.POSITIVE_INFINITY)
 
-        const ending: Ending = yield* source.blocks(fromIndex, start).pipe(
-          Stream.runFoldWhileEffect(undefined as Ending, (e) => e === undefined, (_, block) =>
-            Effect.gen(function*() {
-              const view = new DataView(block.bytes.buffer, block.bytes.byteOffset, block.bytes.byteLength)
-              let index = block.first
-              for (let off = 0; off < block.bytes.length; index++) {
-                const len = block.bytes[off]! * 4
-                const rec = block.bytes.subarray(off, off + len)
-                off += len
-                if (!wanted.has(rec[1]!)) continue
-                if (replayPending && index >= caughtUpAt && caughtUpAt > 0) {
-                  yield* flush
-                  yield* replayCompleted
+        /** Sends one record that needs more than sending: the replay's end, a fault, a fragment or a wait. */
+        const sendOne = (rec: Uint8Array, index: number, ts: bigint): Effect.Effect<Ending | "sent"> =>
+          Effect.gen(function*() {
+            if (replayPending && index >= caughtUpAt && caughtUpAt > 0) {
+              yield* flush
+              yield* replayCompleted
+            }
+            if (faultAt(faults.dropAfterRecords)) {
+              yield* flush
+              log.fault = "dropped"
+              sock.resetAndDestroy()
+              return "dropped" as const
+            }
+            if (faultAt(faults.closeAfterRecords)) {
+              yield* flush
+              log.fault = "closed"
+              sock.end()
+              return "closed" as const
+            }
+            if (faults.errorAfterRecords !== undefined && sent === faults.errorAfterRecords.records) {
+              pending.push(errorMsg(yield* nowNs, faults.errorAfterRecords.text, faults.errorAfterRecords.code))
+              pendingBytes++
+              yield* flush
+              log.fault = "gateway error"
+              sock.end()
+              return "closed" as const
+            }
+            if (faultAt(faults.stallAfterRecords)) {
+              yield* flush
+              log.fault = "stalled"
+              return "stalled" as const
+            }
+            if (faultAt(faults.corruptAfterRecords)) {
+              log.fault = "corrupted"
+              pending.push(CORRUPT)
+              pendingBytes += CORRUPT.length
+              yield* flush
+            }
+            if (speed > 0) {
+              const now = yield* Clock.currentTimeMillis
+              pace ??= { wall: now, ts }
+              const due = pace.wall + Number(ts - pace.ts) / 1e6 / speed
+              if (due > now) {
+                yield* flush
+                yield* idle(due - now, heartbeatEvery, heartbeat)
+              }
+            }
+            pending.push(rec)
+            pendingBytes += rec.length
+            sent++
+            log.recordsSent = sent
+            log.firstRecord ??= index
+            if (index + 1 > liveHead) liveHead = index + 1
+            if (fragmentLeft > 0) {
+              yield* flush
+              fragmentLeft--
+            } else if (pendingBytes >= chunkBytes) yield* flush
+            return "sent" as const
+          })
+
+        const sendBlock = (block: Block): Effect.Effect<Ending> =>
+          Effect.gen(function*() {
+            const bytes = block.bytes
+            const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+            let index = block.first
+            let off = 0
+            while (off < bytes.length) {
+              // Records that need nothing but sending go out as views of the block, up to `chunkBytes` per write:
+              // no allocation, copy or effect per record.
+              const stop = nextFault()
+              let run = off
+              let special = false
+              while (off < bytes.length) {
+                const len = bytes[off]! * 4
+                if (wantedType[bytes[off + 1]!] === 0) {
+                  if (off > run) {
+                    pending.push(bytes.subarray(run, off))
+                    pendingBytes += off - run
+                  }
+                  off += len
+                  index++
+                  run = off
+                  continue
                 }
-                if (faultAt(faults.dropAfterRecords)) {
-                  yield* flush
-                  log.fault = "dropped"
-                  sock.resetAndDestroy()
-                  return "dropped" as const
-                }
-                if (faultAt(faults.closeAfterRecords)) {
-                  yield* flush
-                  log.fault = "closed"
-                  sock.end()
-                  return "closed" as const
-                }
-                if (faults.errorAfterRecords !== undefined && sent === faults.errorAfterRecords.records) {
-                  pending.push(errorMsg(yield* nowNs, faults.errorAfterRecords.text, faults.errorAfterRecords.code))
-                  pendingBytes++
-                  yield* flush
-                  log.fault = "gateway error"
-                  sock.end()
-                  return "closed" as const
-                }
-                if (faultAt(faults.stallAfterRecords)) {
-                  yield* flush
-                  log.fault = "stalled"
-                  return "stalled" as const
-                }
-                if (faultAt(faults.corruptAfterRecords)) {
-                  log.fault = "corrupted"
-                  pending.push(CORRUPT)
-                  pendingBytes += CORRUPT.length
-                  yield* flush
+                if (sent === stop || fragmentLeft > 0 || (replayPending && caughtUpAt > 0 && index >= caughtUpAt)) {
+                  special = true
+                  break
                 }
                 if (speed > 0) {
-                  const ts = view.getBigUint64(off - len + 8, true)
-                  const now = yield* Clock.currentTimeMillis
+                  const ts = view.getBigUint64(off + 8, true)
+                  const now = clock.unsafeCurrentTimeMillis()
                   pace ??= { wall: now, ts }
-                  const due = pace.wall + Number(ts - pace.ts) / 1e6 / speed
-                  if (due > now) {
-                    yield* flush
-                    yield* idle(due - now, heartbeatEvery, heartbeat)
+                  if (pace.wall + Number(ts - pace.ts) / 1e6 / speed > now) {
+                    special = true
+                    break
                   }
                 }
-                pending.push(rec)
-                pendingBytes += len
-                sent++
-                log.recordsSent = sent
                 log.firstRecord ??= index
-                if (index + 1 > liveHead) liveHead = index + 1
-                if (fragmentLeft > 0) {
-                  yield* flush
-                  fragmentLeft--
-                } else if (pendingBytes >= chunkBytes) yield* flush
+                off += len
+                sent++
+                index++
+                if (index > liveHead) liveHead = index
+                if (pendingBytes + off - run >= chunkBytes) break
               }
-              return undefined
-            }))
+              if (off > run) {
+                pending.push(bytes.subarray(run, off))
+                pendingBytes += off - run
+              }
+              log.recordsSent = sent
+              if (pendingBytes >= chunkBytes) yield* flush
+              if (!special) continue
+              const len = bytes[off]! * 4
+              const ended = yield* sendOne(bytes.subarray(off, off + len), index, view.getBigUint64(off + 8, true))
+              if (ended !== "sent") return ended
+              off += len
+              index++
+            }
+            // The block's bytes may be refilled once the next block is pulled: nothing of it stays pending.
+            yield* flush
+            return undefined
+          })
+
+        const ending: Ending = yield* source.blocks(fromIndex, start).pipe(
+          Stream.runFoldWhileEffect(undefined as Ending, (e) => e === undefined, (_, block) => sendBlock(block))
         )
         if (ending === "dropped" || ending === "closed") return
         if (ending === "stalled") return yield* Effect.never

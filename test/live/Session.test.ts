@@ -238,4 +238,42 @@ describe("Session", () => {
       assert.isTrue(ok, "every byte in order")
       assert.isAtLeast(session.pauses(), 1)
     }).pipe(Effect.provide(LiveStatusModule.layer), Effect.provide(quiet), Effect.scoped))
+
+  it.live("reuses its read buffers only for bytes the consumer has finished with", () =>
+    Effect.gen(function*() {
+      // Several slabs' worth (4 MiB each), written in odd sizes; no byte repeats at any period a slab could have.
+      const byteAt = (x: number) => Math.imul(x, 0x9e3779b1) >>> 24
+      const total = 24 * 1024 * 1024
+      const port = yield* scripted(async (peer) => {
+        await greetAndAuth(peer)
+        await peer.write("success=1|session_id=1|\n")
+        await untilStartSession(peer)
+        for (let sent = 0, k = 0; sent < total; k++) {
+          const block = new Uint8Array(Math.min(total - sent, 50_000 + ((k * 7919) % 300_000)))
+          for (let i = 0; i < block.length; i++) block[i] = byteAt(sent + i)
+          sent += block.length
+          await peer.write(block)
+        }
+      })
+      const session = yield* Session.open(settings(port, { bufferBytes: 12 * 1024 * 1024 }), live)
+      // Unread bytes spanning several slabs first, then a consumer that stalls now and then.
+      yield* Effect.repeat(
+        Effect.sync(() => session.buffered()),
+        { until: (b) => b >= 10 * 1024 * 1024, schedule: Schedule.spaced("5 millis") }
+      ).pipe(Effect.timeout("10 seconds"))
+      let n = 0
+      let pulls = 0
+      let bad = -1
+      yield* session.bytes.pipe(
+        Stream.takeUntil((b) => (n += b.length) >= total),
+        Stream.mapEffect((b) => (++pulls % 7 === 0 ? Effect.as(Effect.sleep("2 millis"), b) : Effect.succeed(b))),
+        Stream.scan(0, (at, b) => {
+          for (let i = 0; i < b.length && bad < 0; i++) if (b[i] !== byteAt(at + i)) bad = at + i
+          return at + b.length
+        }),
+        Stream.runDrain
+      )
+      assert.strictEqual(n, total)
+      assert.strictEqual(bad, -1, "every byte as sent")
+    }).pipe(Effect.provide(LiveStatusModule.layer), Effect.provide(quiet), Effect.scoped), 30_000)
 })

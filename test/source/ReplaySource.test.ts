@@ -1,10 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
 import { NodeContext } from "@effect/platform-node"
 import { Chunk, Effect, Fiber, Stream, TestClock } from "effect"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { writeSimFile } from "../../src/app/Replay.js"
+import type { DecodedChunk } from "../../src/dbn/Batch.js"
+import { DbnDecoder } from "../../src/dbn/Decoder.js"
+import * as Zstd from "../../src/dbn/Zstd.js"
 import { MarketDataSource } from "../../src/source/MarketDataSource.js"
 import * as ReplaySource from "../../src/source/ReplaySource.js"
+import { fixture, fixturesPresent } from "../support/Fixtures.js"
 import { tempDir } from "../support/TempDir.js"
 import { chunkOf, tsOf } from "./Support.js"
 
@@ -46,5 +51,63 @@ describe("ReplaySource", () => {
       const ts = chunks.flatMap(tsOf)
       assert.strictEqual(ts.length, ta.counts.mbo + tb.counts.mbo)
       for (let i = 1; i < ts.length; i++) assert.isTrue(ts[i - 1]! <= ts[i]!, `out of order at ${i}`)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  /** Every MBO row of a chunk as a string of its columns, read before the chunk is released. */
+  const rowsOf = (c: DecodedChunk): Array<string> =>
+    Array.from({ length: c.mbo.length }, (_, i) =>
+      [c.mbo.instrumentId[i], c.mbo.tsEventHi[i], c.mbo.tsEventLo[i], c.mbo.orderIdLo[i], c.mbo.price[i], c.mbo.size[i],
+        c.mbo.action[i], c.mbo.side[i], c.mbo.sequence[i]].join(","))
+
+  /** Reads `file` through ReplaySource in `chunkSize` pieces, releasing every chunk as the pipeline does. */
+  const replayRows = (file: string, chunkSize: number) =>
+    Effect.gen(function*() {
+      const source = yield* Effect.provide(MarketDataSource, ReplaySource.layerFiles([file], { chunkSize }))
+      const rows: Array<string> = []
+      let others = 0
+      let released = 0
+      yield* Stream.runForEach(source.stream(undefined), (c) =>
+        Effect.sync(() => {
+          rows.push(...rowsOf(c))
+          others += c.others.length
+          if (c.release !== undefined) released++
+          c.release?.()
+          c.release?.()
+        }))
+      return { rows, others, released }
+    })
+
+  const decodeWhole = (bytes: Uint8Array) => {
+    const d = new DbnDecoder()
+    d.push(bytes)
+    const c = d.drain()
+    return { rows: rowsOf(c), others: c.others.length }
+  }
+
+  it.scoped("reads a plain file into one reused buffer and recycled batches without changing a row", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const file = path.join(dir, "s.dbn")
+      yield* writeSimFile(file, { seed: 3, expirations: 1, strikesPerExpiration: 4, targetRecords: 30_000, collectTrades: false })
+      const whole = decodeWhole(new Uint8Array(fs.readFileSync(file)))
+      // 1000 and 4099 bytes split records (56 bytes each) and the metadata everywhere.
+      for (const chunkSize of [1000, 4099, 1 << 20]) {
+        const got = yield* replayRows(file, chunkSize)
+        assert.strictEqual(got.rows.length, whole.rows.length)
+        assert.deepStrictEqual(got.rows, whole.rows)
+        assert.strictEqual(got.others, whole.others)
+        assert.isAbove(got.released, 0)
+      }
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped.skipIf(!fixturesPresent)("reads a zstd file in small pieces with recycled batches", () =>
+    Effect.gen(function*() {
+      const file = fixture("dbn/test_data.mbo.v3.dbn.zst")
+      const whole = decodeWhole(Zstd.decompressAll(new Uint8Array(fs.readFileSync(file))).bytes)
+      for (const chunkSize of [7, 100, 1 << 20]) {
+        const got = yield* replayRows(file, chunkSize)
+        assert.deepStrictEqual(got.rows, whole.rows)
+        assert.strictEqual(got.others, whole.others)
+      }
     }).pipe(Effect.provide(NodeContext.layer)))
 })
