@@ -11,6 +11,7 @@ import * as Live from "./Live.js"
 import * as Replay from "./Replay.js"
 import * as Report from "./Report.js"
 import * as Signals from "./Signals.js"
+import * as Spending from "./Spending.js"
 import { formatStatus } from "./Status.js"
 
 const db = Options.file("db").pipe(
@@ -128,6 +129,17 @@ const prune = Command.make(
   (o) => Export.prune({ db: Option.getOrUndefined(o.db), olderThanDays: o.olderThanDays })
 ).pipe(Command.withDescription("Apply the retention policy"))
 
+const budget = Command.make(
+  "budget",
+  {
+    db,
+    json: Options.boolean("json").pipe(Options.withDescription("Print the report as JSON"))
+  },
+  (o) => Spending.run({ db: Option.getOrUndefined(o.db), json: o.json })
+).pipe(Command.withDescription(
+  "Print the data budget: the trade date's and the month's spending (live and historical) and the cost per signal"
+))
+
 const sim = Command.make(
   "sim",
   {
@@ -243,7 +255,7 @@ const report = Command.make(
 
 export const root = Command.make("ifd-stream").pipe(
   Command.withDescription("Institutional flow detector for CME NQ options"),
-  Command.withSubcommands([replay, live, status, backfill, gateway, sim, baseline, dbn, exportCommand, prune, report])
+  Command.withSubcommands([replay, live, status, backfill, budget, gateway, sim, baseline, dbn, exportCommand, prune, report])
 )
 
 export const run = Command.run(root, { name: "ifd-stream", version: "0.1.0" })

@@ -5,7 +5,7 @@
  * recovered, so a gap the fill could not cover is never lost silently. Issue 6 (StreamManager).
  */
 import { Cause, Clock, DateTime, Deferred, Effect, Layer, Option, Stream, SubscriptionRef } from "effect"
-import { Budget } from "../gate/Budget.js"
+import { Budget, formatReport } from "../gate/Budget.js"
 import { MarketHours } from "../gate/MarketHours.js"
 import { ByteMeter, type GapFill } from "../live/GapFill.js"
 import { LiveConfig, type LiveSettings } from "../live/LiveConfig.js"
@@ -14,6 +14,7 @@ import { LiveStatus, type Snapshot as LiveSnapshot } from "../live/LiveStatus.js
 import * as Cursor from "../source/Cursor.js"
 import { CheckpointsRepo } from "../store/CheckpointsRepo.js"
 import { GapsRepo } from "../store/GapsRepo.js"
+import { SignalsRepo } from "../store/SignalsRepo.js"
 import * as Pipeline from "./Pipeline.js"
 import { StreamStatus } from "./Status.js"
 
@@ -55,6 +56,7 @@ export class StreamManager extends Effect.Service<StreamManager>()("ifd/app/Stre
     const budget = yield* Budget
     const checkpoints = yield* CheckpointsRepo
     const gapsRepo = yield* GapsRepo
+    const signals = yield* SignalsRepo
     const status = yield* StreamStatus
     const state = yield* SubscriptionRef.make<ManagerState>({
       phase: "Idle",
@@ -156,6 +158,13 @@ export class StreamManager extends Effect.Service<StreamManager>()("ifd/app/Stre
               ? "market close"
               : "failed"
             yield* SubscriptionRef.update(state, (m) => ({ ...m, lastSessionEnd: end }))
+            // The day's and the month's spending and the cost per reported signal, once per session.
+            const counts = yield* Effect.all({
+              today: signals.reportedIn(spent.tradeDate),
+              month: signals.reportedIn(spent.month)
+            }).pipe(Effect.orElseSucceed(() => ({})))
+            const report = yield* budget.report(counts)
+            yield* Effect.logInfo("Live session ended").pipe(Effect.annotateLogs({ end, budget: formatReport(report) }))
             if (spent.exhausted) yield* setPhase("BudgetExhausted", { resumesAt: new Date(spent.resetsAt).toISOString() })
             else if (!(yield* Deferred.isDone(status.stop))) yield* setPhase("WaitingForOpen", { after: end })
           })

@@ -225,6 +225,16 @@ export class SignalsRepo extends Effect.Service<SignalsRepo>()("ifd/store/Signal
       mapSql("SignalsRepo.count")
     )
 
-    return { insert, days, observations, latency, stream, count } as const
+    /** Reported signals of the days starting with `prefix` (a day "2026-11-24" or a month "2026-11"). */
+    const reportedIn = Effect.fn("SignalsRepo.reportedIn")(
+      function*(prefix: string) {
+        const rows = yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM signals
+          WHERE reported = 1 AND day >= ${prefix} AND day < ${prefix + "\uffff"}`
+        return rows[0]?.n ?? 0
+      },
+      mapSql("SignalsRepo.reportedIn")
+    )
+
+    return { insert, days, observations, latency, stream, count, reportedIn } as const
   })
 }) {}

@@ -1,0 +1,35 @@
+/**
+ * `budget`: what the data budget stands at — the trade date's spending against the cutoff (live bytes and
+ * historical purchases), the month's total, and the cost per reported signal of each — from the ledger in SQLite.
+ */
+import { Console, Effect, Layer } from "effect"
+import { Budget, formatReport, usd } from "../gate/Budget.js"
+import { SignalsRepo } from "../store/SignalsRepo.js"
+import * as Store from "../store/Store.js"
+
+export const report = Effect.gen(function*() {
+  const budget = yield* Budget
+  const signals = yield* SignalsRepo
+  const state = yield* budget.state
+  const r = yield* budget.report({
+    today: yield* signals.reportedIn(state.tradeDate),
+    month: yield* signals.reportedIn(state.month)
+  })
+  return r
+})
+
+export const run = (options: { readonly db: string | undefined; readonly json: boolean }) =>
+  Effect.gen(function*() {
+    const r = yield* report
+    if (options.json) return yield* Console.log(JSON.stringify(r, null, 2))
+    yield* Console.log(formatReport(r))
+    yield* Console.log(
+      `  live ${(r.liveBytes / 1e6).toFixed(1)} MB = ${usd(r.liveUsd)}, historical ${usd(r.historicalUsd)}; ` +
+        `${usd(r.remainingUsd)} left before the cutoff (${usd(r.limitUsd)} of ${usd(r.budgetUsd)}); ` +
+        `resets ${new Date(r.resetsAt).toISOString()}`
+    )
+  }).pipe(
+    Effect.provide(Budget.Default.pipe(
+      Layer.provideMerge(options.db === undefined ? Store.layerConfig : Store.layer({ filename: options.db }))
+    ))
+  )
