@@ -42,6 +42,11 @@ export interface ConnectionFaults {
   readonly corruptAfterRecords?: number
   /** Send an ErrorMsg with this code and text after this many records, then close (as a gateway does). */
   readonly errorAfterRecords?: { readonly records: number; readonly code: number; readonly text: string }
+  /**
+   * After this many records, say the gateway skipped records for a slow reader (ErrorMsg code 7, as the real
+   * gateway does) and leave out the next `skip` records, then go on.
+   */
+  readonly skipAfterRecords?: { readonly records: number; readonly skip: number }
   /** Write everything in pieces of this many bytes (1 = byte by byte): control lines, metadata and records. */
   readonly fragmentBytes?: number
   /** Fragment only the first this-many records (then write normally); default all. */
@@ -578,6 +583,8 @@ export const serve = (options: FakeGatewayOptions): Effect.Effect<FakeGateway, F
           return write(out)
         })
         const faultAt = (n: number | undefined) => n !== undefined && sent === n
+        let skipLeft = 0
+        let skipped = false
         const clock = yield* Effect.clock
         const wantedType = new Uint8Array(256)
         for (const t of wanted) wantedType[t] = 1
@@ -585,6 +592,7 @@ export const serve = (options: FakeGatewayOptions): Effect.Effect<FakeGateway, F
           faults.dropAfterRecords,
           faults.closeAfterRecords,
           faults.errorAfterRecords?.records,
+          faults.skipAfterRecords?.records,
           faults.stallAfterRecords,
           faults.corruptAfterRecords
         ].filter((n): n is number => n !== undefined)
@@ -597,6 +605,19 @@ export const serve = (options: FakeGatewayOptions): Effect.Effect<FakeGateway, F
             if (replayPending && index >= caughtUpAt && caughtUpAt > 0) {
               yield* flush
               yield* replayCompleted
+            }
+            if (faults.skipAfterRecords !== undefined && !skipped && sent === faults.skipAfterRecords.records) {
+              skipped = true
+              skipLeft = faults.skipAfterRecords.skip
+              const text = `Skipped ${skipLeft} records from slow reading`
+              pending.push(errorMsg(yield* nowNs, text, ErrorCode.SKIPPED_RECORDS_AFTER_SLOW_READING))
+              pendingBytes++
+              log.fault = "records skipped"
+            }
+            if (skipLeft > 0) {
+              skipLeft--
+              if (index + 1 > liveHead) liveHead = index + 1
+              return "sent" as const
             }
             if (faultAt(faults.dropAfterRecords)) {
               yield* flush

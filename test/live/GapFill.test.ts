@@ -101,6 +101,31 @@ describe("LiveSource with the historical gap fill", () => {
       assert.closeTo(spent.historicalUsd, 0.5, 1e-9)
     }).pipe(Effect.provide(quiet)))
 
+  it.scopedLive("fills records the gateway skipped for a slow reader, in place, without reconnecting", () =>
+    Effect.gen(function*() {
+      const data = LiveData.mboRecords({ count: 4000, seed: 10 })
+      const expected = expectedRows(data)
+      const gw = yield* FakeGateway.serve({
+        apiKey: KEY,
+        data: FakeGateway.records(data),
+        faults: [{ skipAfterRecords: { records: 1200, skip: 300 } }]
+      })
+      const fake = yield* FakeHistorical.serve({ apiKey: KEY, cost: 0.1, dataFor: historicalAnswer(data) })
+      const s = settings(gw.port)
+      const services = yield* Layer.build(withFill(fake, s))
+      const { rows, filled } = yield* consume(s, 4000).pipe(Effect.provide(services))
+      assert.deepStrictEqual(rows, expected)
+      // The fill runs from the last record before the skip through the whole timestamp the stream came back in.
+      const end = tsOfRow(expected[1500]!)
+      assert.strictEqual(filled, expected.filter((r) => tsOfRow(r) <= end).length - 1200)
+      const snap = yield* Effect.flatMap(LiveStatus, (status) => status.get).pipe(Effect.provide(services))
+      assert.deepStrictEqual(snap.recoveredGaps.map((g) => [g.reason, g.from?.tsEvent, g.to]), [
+        ["RecordsSkipped", tsOfRow(expected[1199]!), end + 1n]
+      ])
+      assert.deepStrictEqual(snap.pendingGaps, [])
+      assert.strictEqual(gw.connections().length, 1)
+    }).pipe(Effect.provide(quiet)))
+
   it.scoped("fills an outage longer than the replay limit from history", () =>
     Effect.gen(function*() {
       const data = LiveData.mboRecords({ count: 3000, seed: 8 })
