@@ -206,7 +206,9 @@ export const gatewayStream = (
                 run.openGap = gap
                 opened.push(gap)
               } else {
-                // Back to back with an open gap (no event between): that gap's fill covers this one too.
+                // Inside an open gap (every event since it began was dropped): the open gap now also covers this one,
+                // so its end is looked for again after this cut.
+                run.gapEnd = undefined
                 logs.push(Effect.logWarning("Records skipped again inside an open gap").pipe(
                   Effect.annotateLogs({ detail: gap.detail })
                 ))
