@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Deferred, Duration, Effect, Fiber, Layer, Logger, Redacted, SubscriptionRef, TestClock } from "effect"
+import { Deferred, Effect, Fiber, Layer, Logger, Redacted, SubscriptionRef, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { StreamStatus } from "../../src/app/Status.js"
@@ -10,7 +10,6 @@ import * as BudgetModule from "../../src/gate/Budget.js"
 import * as MarketHours from "../../src/gate/MarketHours.js"
 import * as HistoricalGapFill from "../../src/historical/GapFill.js"
 import * as Historical from "../../src/historical/Historical.js"
-import * as LiveConfig from "../../src/live/LiveConfig.js"
 import { DbnDecoder } from "../../src/dbn/Decoder.js"
 import * as Simulator from "../../src/sim/Simulator.js"
 import * as Cursor from "../../src/source/Cursor.js"
@@ -21,7 +20,7 @@ import * as FakeGateway from "../../src/testing/FakeGateway.js"
 import * as FakeHistorical from "../../src/testing/FakeHistorical.js"
 import { tempDir } from "../support/TempDir.js"
 import { assertSameWindows } from "../support/Windows.js"
-import { historicalAnswer, until } from "../live/support.js"
+import { historicalAnswer, liveSettings, until } from "../live/support.js"
 
 const KEY = "db-managerapikey1234567890ABCDEF"
 const quiet = Logger.replace(Logger.defaultLogger, Logger.none)
@@ -45,14 +44,7 @@ const session = (dir: string, seed: number, targetRecords = 30_000) => {
   return { bytes, truth, file, records: chunk.mbo.length + chunk.others.length, lastTsEvent: Cursor.advance(undefined, chunk)!.tsEvent }
 }
 
-const settings = (port: number): LiveConfig.LiveSettings => ({
-  ...LiveConfig.defaults,
-  apiKey: Redacted.make(KEY),
-  host: "127.0.0.1",
-  port,
-  reconnectBase: Duration.millis(1),
-  reconnectMaxDelay: Duration.millis(20)
-})
+const settings = (port: number) => liveSettings(KEY, port)
 
 /** The manager over a real SQLite file, with the given market hours and a budget that does not get in the way. */
 const managerLayer = (
