@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Deferred, Effect, Fiber, Layer, Logger, Redacted, SubscriptionRef, TestClock } from "effect"
+import { Deferred, Duration, Effect, Fiber, Layer, Logger, Redacted, SubscriptionRef, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { StreamStatus } from "../../src/app/Status.js"
@@ -72,9 +72,9 @@ describe("StreamManager", () => {
       const { manager, status } = yield* Effect.all({ manager: StreamManager, status: StreamStatus }).pipe(
         Effect.provide(services)
       )
-      const fiber = yield* Effect.fork(
-        manager.run({ settings: settings(gw.port), progress: false }).pipe(Effect.provide(services))
-      )
+      // Heartbeats every 30 s would make moving the test clock through the 6.5-hour session replay 780 of them.
+      const live = liveSettings(KEY, gw.port, { heartbeat: Duration.minutes(30) })
+      const fiber = yield* Effect.fork(manager.run({ settings: live, progress: false }).pipe(Effect.provide(services)))
       yield* phaseIs(manager, "WaitingForOpen")
       assert.strictEqual(gw.connections().length, 0)
 
