@@ -6,6 +6,7 @@
  */
 import { Decompress } from "fzstd"
 import type { DbnProblem } from "./Batch.js"
+import { concatBytes } from "./Bytes.js"
 
 /** True when `b` starts with the zstd frame magic 28 B5 2F FD. */
 export const isZstd = (b: Uint8Array): boolean =>
@@ -269,14 +270,6 @@ export const decompressAll = (compressed: Uint8Array, options: ZstdOptions = {})
   const z = new ZstdDecompressor(options)
   const a = z.push(compressed)
   const b = a.problem === undefined ? z.finish() : a
-  const chunks = [...a.chunks, ...(a.problem === undefined ? b.chunks : [])]
-  let total = 0
-  for (const c of chunks) total += c.length
-  const bytes = new Uint8Array(total)
-  let o = 0
-  for (const c of chunks) {
-    bytes.set(c, o)
-    o += c.length
-  }
+  const bytes = concatBytes([...a.chunks, ...(a.problem === undefined ? b.chunks : [])])
   return { bytes, problem: a.problem ?? b.problem }
 }

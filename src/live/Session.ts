@@ -8,6 +8,7 @@ import * as Socket from "@effect/platform/Socket"
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import { Chunk, Clock, Duration, Effect, Exit, Mailbox, Stream, SubscriptionRef } from "effect"
 import * as Net from "node:net"
+import { concatBytes } from "../dbn/Bytes.js"
 import * as Cram from "./Cram.js"
 import * as Gateway from "./Gateway.js"
 import { GatewayError } from "./GatewayError.js"
@@ -42,17 +43,7 @@ export interface Session {
  * Every read waiting in the buffer as one array: the decoder then drains once for all of them, and the stages
  * after it run once per batch of what arrived rather than once per socket read (no wait: only bytes already here).
  */
-const concat = (parts: Chunk.Chunk<Uint8Array>): Uint8Array => {
-  let n = 0
-  for (const p of parts) n += p.length
-  const out = new Uint8Array(n)
-  let off = 0
-  for (const p of parts) {
-    out.set(p, off)
-    off += p.length
-  }
-  return out
-}
+const concat = (parts: Chunk.Chunk<Uint8Array>): Uint8Array => concatBytes(parts)
 
 const SLAB_BYTES = 4 * 1024 * 1024
 const MAX_READ = 1024 * 1024

@@ -7,6 +7,7 @@ import { Clock, Data, Duration, Effect, Exit, FiberSet, Mailbox, Option, Redacte
 import * as fs from "node:fs"
 import * as Net from "node:net"
 import { randomBytes } from "node:crypto"
+import { concatBytes } from "../dbn/Bytes.js"
 import { ErrorCode, RType, SType, SystemCode, UNDEF_TIMESTAMP } from "../dbn/Constants.js"
 import { DbnDecoder } from "../dbn/Decoder.js"
 import * as Encoder from "../dbn/Encoder.js"
@@ -825,15 +826,4 @@ const idle = (ms: number, every: Duration.Duration, heartbeat: Effect.Effect<voi
     if (left > 0) yield* Effect.sleep(Duration.millis(left))
   })
 
-const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  if (parts.length === 1) return parts[0]!
-  let n = 0
-  for (const p of parts) n += p.length
-  const out = new Uint8Array(n)
-  let off = 0
-  for (const p of parts) {
-    out.set(p, off)
-    off += p.length
-  }
-  return out
-}
+const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => (parts.length === 1 ? parts[0]! : concatBytes(parts))

@@ -2,22 +2,13 @@
  * Hand-built DBN bytes for tests: metadata of any version, records of old layouts (v1 system/error messages),
  * straight from the spec tables (§2, §5.6), independent of the encoder.
  */
+import { concatBytes } from "../../src/dbn/Bytes.js"
 import { RType } from "../../src/dbn/Constants.js"
 import * as Encoder from "../../src/dbn/Encoder.js"
 import type { Metadata } from "../../src/dbn/Metadata.js"
 import type { MboMsg } from "../../src/dbn/Records.js"
 
-export const concat = (...parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  let n = 0
-  for (const p of parts) n += p.length
-  const out = new Uint8Array(n)
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}
+export const concat = (...parts: ReadonlyArray<Uint8Array>): Uint8Array => concatBytes(parts)
 
 export const metadata = (overrides: Partial<Metadata> = {}): Metadata => ({
   version: 3,
