@@ -67,6 +67,8 @@ const UNDEF_HI = 0x7fffffff
 const UNDEF_LO = -1
 const NONE = -1
 const EMPTY = -1
+/** `BookStore.locate`: the id is absent and inserting it needs the table to grow first. */
+const NEEDS_GROWTH = -2
 /** Sizes are kept in int32; anything larger (e.g. UNDEF_ORDER_SIZE) is not a real order. */
 const MAX_SIZE = 0x7fffffff
 
@@ -159,6 +161,35 @@ export class BookStore {
     }
   }
 
+  /**
+   * Handle of the order (book, id) when present; otherwise, when one more entry fits without growing, `~e` where
+   * `e` is the free entry `insert` would take (so `claim(~r, …)` saves a second probe), else NEEDS_GROWTH
+   * (handles are multiples of T_STRIDE, so `~e` is never −2).
+   */
+  locate(book: number, hi: number, lo: number): number {
+    const tab = this.tab
+    const end = tab.length
+    let e = hashOf(book, hi, lo, this.tShift) * T_STRIDE
+    for (;;) {
+      const b = tab[e + T_BOOK]!
+      if (b === EMPTY) return (this.orders + 1) * 2 * T_STRIDE > end ? NEEDS_GROWTH : ~e
+      if (tab[e + T_LO] === lo && tab[e + T_HI] === hi && b === book) return e
+      e += T_STRIDE
+      if (e === end) e = 0
+    }
+  }
+
+  /** Takes the free entry `e` found by `locate` for an absent (book, id), unlinked; returns its handle. */
+  claim(e: number, book: number, hi: number, lo: number): number {
+    const tab = this.tab
+    tab[e + T_BOOK] = book
+    tab[e + T_HI] = hi
+    tab[e + T_LO] = lo
+    tab[e + O_LEVEL] = NONE
+    this.orders++
+    return e
+  }
+
   /** Creates the entry of an absent (book, id), unlinked, growing first; returns its handle. */
   insert(book: number, hi: number, lo: number): number {
     if ((this.orders + 1) * 2 * T_STRIDE > this.tab.length) this.grow()
@@ -193,7 +224,14 @@ export class BookStore {
       const home = hashOf(tab[j + T_BOOK]!, tab[j + T_HI]!, tab[j + T_LO]!, shift) * T_STRIDE
       const movable = hole <= j ? home <= hole || home > j : home <= hole && home > j
       if (movable) {
-        tab.copyWithin(hole, j, j + T_STRIDE)
+        // Seven fields by hand: copyWithin is a builtin call, dearer than the copy itself at this size.
+        tab[hole + T_BOOK] = tab[j + T_BOOK]!
+        tab[hole + T_HI] = tab[j + T_HI]!
+        tab[hole + T_LO] = tab[j + T_LO]!
+        tab[hole + O_SIZE] = tab[j + O_SIZE]!
+        tab[hole + O_LEVEL] = tab[j + O_LEVEL]!
+        tab[hole + O_PREV] = tab[j + O_PREV]!
+        tab[hole + O_NEXT] = tab[j + O_NEXT]!
         this.relinked(hole)
         hole = j
       }
@@ -468,13 +506,13 @@ export class Book {
     if (s === NONE) return Outcome.BAD_SIDE
     if (!(size > 0 && size <= MAX_SIZE) || (priceHi === UNDEF_HI && priceLo === UNDEF_LO)) return Outcome.BAD_ORDER
     const st = this.store
-    let o = st.find(this.no, idHi, idLo)
+    let o = st.locate(this.no, idHi, idLo)
     let outcome: number = Outcome.OK
-    if (o !== EMPTY) {
+    if (o >= 0) {
       this.unlink(o)
       outcome = Outcome.DUPLICATE_ADD
     } else {
-      o = st.insert(this.no, idHi, idLo)
+      o = o === NEEDS_GROWTH ? st.insert(this.no, idHi, idLo) : st.claim(~o, this.no, idHi, idLo)
       this.live++
     }
     const lv = this.levelFor(s, priceHi * TWO_32 + (priceLo >>> 0))

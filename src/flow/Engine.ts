@@ -260,8 +260,9 @@ export class FlowEngine {
       while (k < nOthers && (at[k]! <= i || i >= n)) this.other(others[k++]!)
       if (i >= n) break
       const stop = k < nOthers ? Math.min(at[k]!, n) : n
-      this.rows(mbo, i, stop, trades)
-      i = stop
+      // `rows` stops at the first record of an instrument it has no slot for; the slot is made here, out of the
+      // hot loop (so the optimizer spends its inlining budget on the book actions, not on this rare path).
+      while ((i = this.rows(mbo, i, stop, trades)) < stop) this.slotFor(mbo.instrumentId[i]!)
     }
     this.counters.mboRecords += n
     this.counters.records += n + nOthers
@@ -302,7 +303,8 @@ export class FlowEngine {
 
   // ---- per record ------------------------------------------------------------------------------------------
 
-  private rows(b: MboBatch, from: number, to: number, trades: TradeBatch | undefined): void {
+  /** Applies rows [from, to) up to the first record of an instrument without a slot; returns where it stopped. */
+  private rows(b: MboBatch, from: number, to: number, trades: TradeBatch | undefined): number {
     const ids = b.instrumentId
     const eHi = b.tsEventHi
     const eLo = b.tsEventLo
@@ -323,10 +325,13 @@ export class FlowEngine {
     let thLo = windows.thresholdLo
     let lastId = this.lastId
     let slot = this.lastSlot
-    for (let i = from; i < to; i++) {
+    let i = from
+    for (; i < to; i++) {
       const id = ids[i]!
       if (id !== lastId || slot === undefined) {
-        slot = this.slotFor(id)
+        const found = this.slots.get(id)
+        if (found === undefined) break
+        slot = found
         lastId = id
       }
       // Only a record at or past the next window boundary can close windows, and an undefined ts_event (all ones)
@@ -382,6 +387,7 @@ export class FlowEngine {
     }
     this.lastId = lastId
     this.lastSlot = slot
+    return i
   }
 
   /**

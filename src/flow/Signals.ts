@@ -375,8 +375,27 @@ export class SignalEngine {
       callPutPremiumRatio,
       mmBalance,
       straddle,
-      ...f,
-      ...result
+      // Written out rather than spread (the same keys in the same order): spreads build each row slowly.
+      sweeps: f.sweeps,
+      sweepVolume: f.sweepVolume,
+      sweepNet: f.sweepNet,
+      largePrints: f.largePrints,
+      largeVolume: f.largeVolume,
+      largeNet: f.largeNet,
+      buyPremium: f.buyPremium,
+      sellPremium: f.sellPremium,
+      baselineN: result.baselineN,
+      lowSample: result.lowSample,
+      zVolume: result.zVolume,
+      zRatio: result.zRatio,
+      zTrades: result.zTrades,
+      zSize: result.zSize,
+      direction: result.direction,
+      bias: result.bias,
+      score: result.score,
+      confidence: result.confidence,
+      tier: result.tier,
+      reported: result.reported
     }
   }
 
