@@ -3,6 +3,7 @@
  * count and trade size per option type × moneyness bucket × time-of-day bucket × tenor, over the last N trading
  * days strictly before the day scored (so a window is never part of its own baseline). Pure TS.
  */
+import * as Calendar from "../gate/Calendar.js"
 import type { OptionType } from "./PressureWindow.js"
 
 /** What one closed window contributes to the history. */
@@ -70,33 +71,18 @@ export const coarseKeyOf = (key: string): string => {
   return `${t}|${b}|*|${tenor}`
 }
 
-/** New York trading day and minutes after midnight of a UTC ms time (US DST rules since 2007). */
+/** New York trading day and minutes after midnight of a UTC ms time (the time zone from `Intl`, via gate/Calendar). */
 export const newYork = (ms: number): { readonly day: string; readonly minutes: number } => {
-  // Windows closing together share their start: one entry of memory spares the Date work for all but the first.
+  // Windows closing together share their start: one entry of memory spares the time-zone work for all but the first.
   if (ms === lastNewYorkMs) return lastNewYork
-  const offset = isNewYorkDst(ms) ? 4 : 5
-  const local = new Date(ms - offset * 3_600_000)
-  lastNewYork = {
-    day: local.toISOString().slice(0, 10),
-    minutes: local.getUTCHours() * 60 + local.getUTCMinutes()
-  }
+  const wall = Calendar.wallAt(ms)
+  lastNewYork = { day: Calendar.isoDate(wall.day), minutes: Math.floor(wall.millisOfDay / 60_000) }
   lastNewYorkMs = ms
   return lastNewYork
 }
 
 let lastNewYorkMs = NaN
 let lastNewYork: { readonly day: string; readonly minutes: number } = { day: "", minutes: 0 }
-
-const isNewYorkDst = (ms: number): boolean => {
-  const y = new Date(ms).getUTCFullYear()
-  const nthSunday = (month: number, n: number): number => {
-    const first = new Date(Date.UTC(y, month, 1)).getUTCDay()
-    return 1 + ((7 - first) % 7) + 7 * (n - 1)
-  }
-  const start = Date.UTC(y, 2, nthSunday(2, 2), 7)
-  const end = Date.UTC(y, 10, nthSunday(10, 1), 6)
-  return ms >= start && ms < end
-}
 
 export const robust = (xs: Array<number>): Robust => {
   if (xs.length === 0) return { median: NaN, mad: NaN }

@@ -34,6 +34,17 @@ describe("Baselines", () => {
     assert.strictEqual(Baselines.keyOf("P", -2, Date.parse("2026-07-01T14:05:00Z"), "3-9d"), "P|-2|10:00|3-9d")
     assert.strictEqual(Baselines.keyOf("P", -2, Date.parse("2026-12-01T15:05:00Z"), "3-9d"), "P|-2|10:00|3-9d")
     assert.strictEqual(Baselines.newYork(Date.parse("2026-12-01T03:00:00Z")).day, "2026-11-30")
+    // The weeks of the changes: 09:30 New York on the Friday before and the Monday after each Sunday switch.
+    for (const [utc, minutes] of [
+      ["2026-03-06T14:30:00Z", 570],
+      ["2026-03-09T13:30:00Z", 570],
+      ["2026-10-30T13:30:00Z", 570],
+      ["2026-11-02T14:30:00Z", 570],
+      ["2026-03-08T06:59:00Z", 119], // 01:59 EST, a minute before clocks go forward
+      ["2026-03-08T07:00:00Z", 180] // 03:00 EDT
+    ] as const) {
+      assert.strictEqual(Baselines.newYork(Date.parse(utc)).minutes, minutes, utc)
+    }
   })
 
   it("buckets tenor by days to expiration", () => {
