@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Dir, Rule } from "../../src/flow/Direction.js"
 import type { PressureWindow } from "../../src/flow/PressureWindow.js"
-import { dominantSideOf, rollup, WINDOW_NS, windowIndexOf, windowIndexOfNs, Windows } from "../../src/flow/Windows.js"
+import { dominantSideOf, WINDOW_NS, windowIndexOf, windowIndexOfNs, Windows } from "../../src/flow/Windows.js"
 
 const hi = (ns: bigint): number => Number(ns >> 32n)
 const lo = (ns: bigint): number => Number(ns & 0xffffffffn)
@@ -173,67 +173,5 @@ describe("Windows", () => {
     assert.strictEqual(w.flush().length, 1)
     assert.isFalse(w.add(k, W0, Dir.BUY, Rule.AGGRESSOR, 1, px(1), 20))
     assert.deepStrictEqual(w.flush(), [])
-  })
-})
-
-describe("rollup", () => {
-  const row = (o: Partial<PressureWindow>): PressureWindow => ({
-    windowStart: 0,
-    expiration: "2024-03-15",
-    strike: 100,
-    optionType: "C",
-    bidVolume: 0,
-    askVolume: 0,
-    unknownVolume: 0,
-    pressureRatio: null,
-    totalTrades: 0,
-    avgTradeSize: 0,
-    dominantSide: "NEUTRAL",
-    tradesAggressor: 0,
-    tradesQuote: 0,
-    tradesTick: 0,
-    tradesNone: 0,
-    premium: 0,
-    maxTradeSize: 0,
-    ...o
-  })
-
-  it("sums a strike across expirations and recomputes ratio, average and dominant side", () => {
-    const rows = [
-      row({ expiration: "2024-06-21", bidVolume: 4, askVolume: 2, totalTrades: 3, tradesAggressor: 3 }),
-      row({ askVolume: 6, unknownVolume: 2, totalTrades: 2, tradesQuote: 1, tradesNone: 1 }),
-      row({ strike: 200, bidVolume: 1, totalTrades: 1, tradesAggressor: 1 }),
-      row({ optionType: "P", askVolume: 1, totalTrades: 1, tradesTick: 1 }),
-      row({ windowStart: 300_000, bidVolume: 9, totalTrades: 1 })
-    ]
-    rows[0] = { ...rows[0]!, premium: 10, maxTradeSize: 3 }
-    rows[1] = { ...rows[1]!, premium: 5, maxTradeSize: 5 }
-    const out = rollup(rows)
-    assert.deepStrictEqual(out.map((r) => `${r.windowStart} ${r.strike} ${r.optionType}`), [
-      "0 100 C",
-      "0 100 P",
-      "0 200 C",
-      "300000 100 C"
-    ])
-    assert.deepStrictEqual(out[0], {
-      windowStart: 0,
-      strike: 100,
-      optionType: "C",
-      expirations: ["2024-03-15", "2024-06-21"],
-      bidVolume: 4,
-      askVolume: 8,
-      unknownVolume: 2,
-      pressureRatio: 2,
-      totalTrades: 5,
-      avgTradeSize: 14 / 5,
-      dominantSide: "BUY",
-      tradesAggressor: 3,
-      tradesQuote: 1,
-      tradesTick: 0,
-      tradesNone: 1,
-      premium: 15,
-      maxTradeSize: 5
-    })
-    assert.isNull(out[1]!.pressureRatio)
   })
 })
