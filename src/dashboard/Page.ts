@@ -10,6 +10,8 @@ const BOOTSTRAP = String.raw`
 (function () {
   "use strict";
   var day = null;
+  // "?day=YYYY-MM-DD" shows a stored day (UTC); without it, the latest day, followed live.
+  var requested = new URLSearchParams(location.search).get("day");
   var feedState = "connecting";
   var lastStatus = null;
   // Events that arrive before the stored data is drawn wait here, so nothing published meanwhile is lost.
@@ -49,12 +51,15 @@ const BOOTSTRAP = String.raw`
     var es = new EventSource("events");
     es.addEventListener("open", function () { feedState = "connected"; document.body.setAttribute("data-sse", "open"); showStatus(); });
     es.addEventListener("error", function () { feedState = "reconnecting"; document.body.setAttribute("data-sse", "error"); showStatus(); });
-    on(es, "windows", function (w) { dash.addWindows(w); });
+    on(es, "windows", function (w) {
+      // A day asked for by name takes only its own windows from the live feed.
+      dash.addWindows(requested ? w.filter(function (x) { return new Date(x.windowStart).toISOString().slice(0, 10) === requested; }) : w);
+    });
     on(es, "signal", function (s) { dash.addSignals([s]); });
     on(es, "status", function (s) { lastStatus = s; showStatus(); });
   }
   connect();
-  json("api/expirations").then(function (r) {
+  json("api/expirations" + q({ day: requested })).then(function (r) {
     showDay(r.day);
     var current = dash.setExpirations(r.expirations);
     return Promise.all([

@@ -60,6 +60,15 @@ describe("live dashboard", () => {
         page.waitForFunction(`document.querySelectorAll("#heatmap rect.cell").length === ${cellsOf(windows, other)}`)
       )
       assert.deepStrictEqual(errors, [])
+
+      // "?day=" names a stored day (the same cells) or one without data (none, and says which day it shows).
+      const day = new Date(windows[0]!.windowStart).toISOString().slice(0, 10)
+      const named = yield* openPage(`${base}/?day=${day}`)
+      assert.strictEqual(yield* Effect.promise(() => named.page.locator("#heatmap rect.cell").count()), expected)
+      const empty = yield* openPage(`${base}/?day=2020-01-02`)
+      assert.strictEqual(yield* Effect.promise(() => empty.page.locator("#heatmap rect.cell").count()), 0)
+      assert.include(yield* Effect.promise(() => empty.page.locator("#day").innerText()), "2020-01-02")
+      assert.deepStrictEqual([...named.errors, ...empty.errors], [])
     }))
 
   it.scoped("shows a new signal and a new window cell without a reload, with the stream state", () =>
