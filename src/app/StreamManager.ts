@@ -79,31 +79,30 @@ export class StreamManager extends Effect.Service<StreamManager>()("ifd/app/Stre
       })
 
     /**
-     * With a checkpoint (an earlier run processed part of this session, whether it stopped cleanly or was killed),
-     * replay from the open of the session the checkpoint is in: the books are rebuilt from the same records and every
-     * window is recomputed and upserted to the same values. With market hours ignored there is no session: 24 h back.
+     * Where a session's stream starts. A checkpoint inside the session now in progress means an earlier run processed
+     * part of it (whether it stopped cleanly or was killed): replay from the session's open, so the books are rebuilt
+     * from the same records and every window is recomputed and upserted to the same values. A checkpoint of a session
+     * that is over starts the new one live (with a snapshot). With market hours ignored there are no sessions: replay
+     * from 24 h before the checkpoint.
      */
-    const startOf = (settings: LiveSettings) =>
-      Effect.gen(function*() {
-        if (settings.start !== undefined) return settings.start
-        const saved = Option.flatMap(
-          yield* checkpoints.get(SOURCE),
-          (s) => Option.fromNullable(Cursor.decode(s))
-        )
-        if (Option.isNone(saved)) return undefined
-        const at = DateTime.unsafeMake(Number(saved.value.tsEvent / 1_000_000n))
-        const start = Option.match(hours.session(at), {
-          onNone: () => saved.value.tsEvent - 86_400_000_000_000n,
-          onSome: (s) => BigInt(s.open) * 1_000_000n
-        })
-        yield* Effect.logInfo("Resuming from a checkpoint: replaying from the session open to rebuild the books").pipe(
-          Effect.annotateLogs({
-            checkpoint: saved.value.tsEvent.toString(),
-            start: new Date(Number(start / 1_000_000n)).toISOString()
-          })
-        )
-        return start
+    const startOf = Effect.gen(function*() {
+      const saved = Option.flatMap(yield* checkpoints.get(SOURCE), (s) => Option.fromNullable(Cursor.decode(s)))
+      if (Option.isNone(saved)) return undefined
+      const now = yield* Clock.currentTimeMillis
+      const at = DateTime.unsafeMake(Number(saved.value.tsEvent / 1_000_000n))
+      const start = Option.match(hours.session(at), {
+        onNone: () => saved.value.tsEvent - 86_400_000_000_000n,
+        onSome: (s) => (s.open <= now && now < s.close ? BigInt(s.open) * 1_000_000n : undefined)
       })
+      if (start === undefined) return undefined
+      yield* Effect.logInfo("Resuming from a checkpoint: replaying from the session open to rebuild the books").pipe(
+        Effect.annotateLogs({
+          checkpoint: saved.value.tsEvent.toString(),
+          start: new Date(Number(start / 1_000_000n)).toISOString()
+        })
+      )
+      return start
+    })
 
     /** Stores the gaps of a snapshot (idempotent upserts) and refreshes the counts. */
     const storeGaps = (s: LiveSnapshot) =>
@@ -178,22 +177,30 @@ export class StreamManager extends Effect.Service<StreamManager>()("ifd/app/Stre
      */
     const run = (options: RunOptions) =>
       Effect.gen(function*() {
-        const settings = { ...options.settings, start: yield* startOf(options.settings) }
         yield* SubscriptionRef.update(state, (m) => ({ ...m, gapFill: options.fill !== undefined }))
         yield* status.setSource("live")
         const market = yield* hours.status
         yield* setPhase((yield* budget.exhausted) ? "BudgetExhausted" : market.open ? "Idle" : "WaitingForOpen")
-        const config = Layer.merge(
-          Layer.succeed(LiveConfig, settings),
-          Layer.succeed(ByteMeter, { record: budget.record })
-        )
-        const source = options.fill === undefined
-          ? LiveSource.layer.pipe(Layer.provide(config))
-          : LiveSource.layer.pipe(
-            Layer.provide(options.fill),
-            Layer.provide(Layer.merge(config, Layer.succeed(Budget, budget)))
+        const sourceFor = (settings: LiveSettings) => {
+          const config = Layer.merge(
+            Layer.succeed(LiveConfig, settings),
+            Layer.succeed(ByteMeter, { record: budget.record })
           )
-        const sessions = hours.gate(budget.gate(Effect.provide(session(options, settings.start), source)))
+          return options.fill === undefined
+            ? LiveSource.layer.pipe(Layer.provide(config))
+            : LiveSource.layer.pipe(
+              Layer.provide(options.fill),
+              Layer.provide(Layer.merge(config, Layer.succeed(Budget, budget)))
+            )
+        }
+        // Each session decides its start anew: an explicit start applies to the first one only.
+        let first = true
+        const oneSession = Effect.gen(function*() {
+          const start = first && options.settings.start !== undefined ? options.settings.start : yield* startOf
+          first = false
+          return yield* Effect.provide(session(options, start), sourceFor({ ...options.settings, start }))
+        })
+        const sessions = hours.gate(budget.gate(oneSession))
         // POST /control/stop ends the run like SIGINT: interrupting the pipeline stores the open windows.
         yield* Effect.raceFirst(
           sessions,

@@ -13,6 +13,7 @@ import * as Historical from "../../src/historical/Historical.js"
 import { DbnDecoder } from "../../src/dbn/Decoder.js"
 import * as Simulator from "../../src/sim/Simulator.js"
 import * as Cursor from "../../src/source/Cursor.js"
+import { CheckpointsRepo } from "../../src/store/CheckpointsRepo.js"
 import { GapsRepo } from "../../src/store/GapsRepo.js"
 import * as Store from "../../src/store/Store.js"
 import { WindowsRepo } from "../../src/store/WindowsRepo.js"
@@ -41,7 +42,8 @@ const session = (dir: string, seed: number, targetRecords = 30_000) => {
   const decoder = new DbnDecoder()
   decoder.push(bytes)
   const chunk = decoder.drain()
-  return { bytes, truth, file, records: chunk.mbo.length + chunk.others.length, lastTsEvent: Cursor.advance(undefined, chunk)!.tsEvent }
+  const events = Cursor.advanceEvents(undefined, chunk)
+  return { bytes, truth, file, records: chunk.mbo.length + chunk.others.length, firstTsEvent: events.first!, lastTsEvent: events.cursor!.tsEvent }
 }
 
 const settings = (port: number) => liveSettings(KEY, port)
@@ -62,14 +64,18 @@ const phaseIs = (manager: StreamManager, phase: Phase) =>
   until(() => Effect.runSync(SubscriptionRef.get(manager.state)).phase === phase)
 
 describe("StreamManager", () => {
-  it.scoped("waits for the open, streams the session, stores its windows at the close, and stops on request", () =>
+  it.scoped("waits for the open, replays the session it was restarted in, stores its windows at the close, then starts the next one live", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(ms("2025-11-26T14:00:00Z")) // Wednesday 09:00 EST
       const dir = yield* tempDir
-      const { truth, file, records } = session(dir, 61)
+      const { truth, file, records, firstTsEvent } = session(dir, 61)
       const gw = yield* FakeGateway.serve({ apiKey: KEY, data: FakeGateway.file(file) })
       const services = yield* Layer.build(managerLayer(path.join(dir, "ifd.sqlite"), MarketHours.layer()))
       const { manager, status } = yield* Effect.all({ manager: StreamManager, status: StreamStatus }).pipe(
+        Effect.provide(services)
+      )
+      // An earlier run was stopped early in today's session: its checkpoint is there.
+      yield* Effect.flatMap(CheckpointsRepo, (r) => r.put("live", Cursor.encode({ tsEvent: firstTsEvent, seen: 1 }))).pipe(
         Effect.provide(services)
       )
       // Heartbeats every 30 s would make moving the test clock through the 6.5-hour session replay 780 of them.
@@ -80,6 +86,9 @@ describe("StreamManager", () => {
 
       yield* TestClock.setTime(ms("2025-11-26T14:30:00Z")) // the open
       yield* phaseIs(manager, "Streaming")
+      // Restarted inside the session: the gateway replays it from the open, so the books are rebuilt.
+      yield* until(() => gw.connections().length === 1 && gw.connections()[0]!.subscriptions.length > 0)
+      assert.strictEqual(gw.connections()[0]!.subscriptions[0]!.start, BigInt(ms("2025-11-26T14:30:00Z")) * 1_000_000n)
       // Everything the gateway serves reaches the pipeline (its record count is what the file holds).
       yield* until(() => Effect.runSync(status.counters).records >= records)
 
@@ -92,6 +101,14 @@ describe("StreamManager", () => {
       assertSameWindows(stored, truth.windows)
       const snapshot = yield* status.snapshot
       assert.strictEqual(snapshot.manager?.phase, "WaitingForOpen")
+
+      // The next session (Thanksgiving is closed: Friday) starts live: the checkpoint is of a session that is over.
+      yield* TestClock.setTime(ms("2025-11-28T14:30:00Z"))
+      yield* phaseIs(manager, "Streaming")
+      yield* until(() => gw.connections().length === 2 && gw.connections()[1]!.subscriptions.length > 0)
+      const next = gw.connections()[1]!.subscriptions[0]!
+      assert.deepStrictEqual([next.start, next.snapshot], [undefined, true])
+      assert.strictEqual((yield* SubscriptionRef.get(manager.state)).sessions, 2)
 
       yield* Deferred.succeed(status.stop, undefined)
       yield* Fiber.join(fiber)
