@@ -242,7 +242,8 @@ export const gatewayStream = (
                 }
               }
             }
-            const adv = Resume.advanceEvents(cursor, chunk)
+            // Snapshot rows are the book as it stands, not events a replay from the cursor would send again.
+            const adv = Resume.advanceEvents(cursor, chunk, chunk.mbo.length, true)
             cursor = adv.cursor
             if (adv.events > 0 && first === undefined) first = adv.first
             events += adv.events

@@ -4,6 +4,7 @@
  * resumption exact when many records share one ts_event. Pure functions; no Effect.
  */
 import { allocMboBatch, type DecodedChunk, type MboBatch } from "../dbn/Batch.js"
+import { Flags } from "../dbn/Constants.js"
 import type { DbnRecord } from "../dbn/Records.js"
 
 export interface Cursor {
@@ -44,11 +45,15 @@ export interface Advance {
  * Advances the cursor over the event records of `chunk` (MBO rows and other non-state records: exactly the ones
  * `Skipper` counts) before row `rowEnd`, in stream order. Assumes ts_event is non-decreasing along the stream
  * (true of one Databento channel replayed by ts_event).
+ * `snapshotsAreState`: MBO rows flagged F_SNAPSHOT neither count nor move the cursor. For a live stream: a gateway
+ * snapshot is the book as it stands, never part of a replay from the cursor, so counting its rows would make a
+ * resume skip real records that share their timestamp.
  */
 export const advanceEvents = (
   cursor: Cursor | undefined,
   chunk: DecodedChunk,
-  rowEnd: number = chunk.mbo.length
+  rowEnd: number = chunk.mbo.length,
+  snapshotsAreState = false
 ): Advance => {
   let hi = -1
   let lo = 0
@@ -68,6 +73,7 @@ export const advanceEvents = (
   // captures live in a heap context, where every new u32 value is a fresh HeapNumber (tens of MB per session).
   const eHi = mbo.tsEventHi
   const eLo = mbo.tsEventLo
+  const flags = mbo.flags
   let k = 0
   const end = Math.min(rowEnd, mbo.length)
   for (let i = 0; i <= end; i++) {
@@ -90,6 +96,7 @@ export const advanceEvents = (
       }
     }
     if (i === end) break
+    if (snapshotsAreState && (flags[i]! & Flags.SNAPSHOT) !== 0) continue
     const h = eHi[i]!
     const l = eLo[i]!
     if (events++ === 0) {

@@ -61,6 +61,16 @@ describe("Resume", () => {
     assert.deepStrictEqual(Resume.advanceEvents(undefined, chunkOf([], 0, [[0, heartbeat(1n)]])).cursor, undefined)
   })
 
+  it("leaves gateway snapshot rows out of a live cursor, so a resume never skips the real records beside them", () => {
+    const c = chunkOf([40n, 50n, 50n, 50n, 60n], 0)
+    c.mbo.flags[0] = 0x20 | 0x08
+    c.mbo.flags[1] = 0x20 | 0x08 | 0x80 // the snapshot's last row shares ts 50 with two live records
+    assert.deepStrictEqual(Resume.advanceEvents(undefined, c, 4, true).cursor, { tsEvent: 50n, seen: 2 })
+    assert.strictEqual(Resume.advanceEvents(undefined, c, 5, true).events, 3)
+    // A file replay counts them: the Skipper drops them again on a resume through the same file.
+    assert.deepStrictEqual(Resume.advanceEvents(undefined, c, 4).cursor, { tsEvent: 50n, seen: 3 })
+  })
+
   it("cuts a chunk before the given rows, records before a cut row staying in front of it", () => {
     const c = chunkOf([1n, 2n, 3n, 4n, 5n], 0, [[0, definition(1n)], [2, definition(2n)], [5, definition(9n)]])
     const pieces = Resume.cutAt({ ...c, fatal: { reason: "Truncated", offset: 7, detail: "x" } } as DecodedChunk, [2, 4])
