@@ -4,11 +4,12 @@
  * options session decoded beforehand. Also exports the synthetic generator (used by the engine tests).
  */
 import { allocMboBatch, type DecodedChunk, type MboBatch } from "../src/dbn/Batch.js"
-import { RType, UNDEF_PRICE } from "../src/dbn/Constants.js"
+import { UNDEF_PRICE } from "../src/dbn/Constants.js"
 import { DbnDecoder } from "../src/dbn/Decoder.js"
 import type { DbnRecord, InstrumentDefMsg } from "../src/dbn/Records.js"
 import { Books } from "../src/book/Books.js"
 import { FlowEngine } from "../src/flow/Engine.js"
+import { definition } from "../src/testing/Definitions.js"
 import type { Section } from "./run.js"
 
 export interface SyntheticOptions {
@@ -39,83 +40,10 @@ export const defaultSynthetic: SyntheticOptions = {
 
 /** 2024-01-02 14:30:00 UTC, ns. */
 const START = 1_704_205_800_000_000_000n
-const EXPIRY = 1_710_509_400_000_000_000n
 const TICK = 250_000_000
-const I32_MAX = 2147483647
 
-const optionDefinition = (id: number, strike: number, cls: "C" | "P"): InstrumentDefMsg => ({
-  _tag: "definition",
-  hd: { length: 520, rtype: RType.INSTRUMENT_DEF, publisher_id: 1, instrument_id: id, ts_event: START },
-  ts_recv: START,
-  min_price_increment: UNDEF_PRICE,
-  display_factor: 10_000_000n,
-  expiration: EXPIRY,
-  activation: START,
-  high_limit_price: UNDEF_PRICE,
-  low_limit_price: UNDEF_PRICE,
-  max_price_variation: UNDEF_PRICE,
-  unit_of_measure_qty: 20_000_000_000n,
-  min_price_increment_amount: UNDEF_PRICE,
-  price_ratio: UNDEF_PRICE,
-  strike_price: BigInt(strike) * 1_000_000_000n,
-  raw_instrument_id: BigInt(id),
-  leg_price: UNDEF_PRICE,
-  leg_delta: UNDEF_PRICE,
-  inst_attrib_value: 0,
-  underlying_id: 1,
-  market_depth_implied: 0,
-  market_depth: 10,
-  market_segment_id: 0,
-  max_trade_vol: 2000,
-  min_lot_size: 0,
-  min_lot_size_block: 0,
-  min_lot_size_round_lot: 0,
-  min_trade_vol: 1,
-  contract_multiplier: I32_MAX,
-  decay_quantity: I32_MAX,
-  original_contract_size: I32_MAX,
-  leg_instrument_id: 0,
-  leg_ratio_price_numerator: 0,
-  leg_ratio_price_denominator: 0,
-  leg_ratio_qty_numerator: 0,
-  leg_ratio_qty_denominator: 0,
-  leg_underlying_id: 0,
-  appl_id: 0,
-  maturity_year: 2024,
-  decay_start_date: 65535,
-  channel_id: 0,
-  leg_count: 0,
-  leg_index: 0,
-  currency: "USD",
-  settl_currency: "",
-  secsubtype: "",
-  raw_symbol: `NQH4 ${cls}${strike}`,
-  group: "NQ",
-  exchange: "XCME",
-  asset: "NQ",
-  cfi: "",
-  security_type: "OOF",
-  unit_of_measure: "IPNT",
-  underlying: "NQH4",
-  strike_price_currency: "USD",
-  leg_raw_symbol: "",
-  instrument_class: cls,
-  match_algorithm: "F",
-  main_fraction: 255,
-  price_display_format: 255,
-  sub_fraction: 255,
-  underlying_product: 5,
-  security_update_action: "A",
-  maturity_month: 3,
-  maturity_day: 255,
-  maturity_week: 255,
-  user_defined_instrument: "N",
-  contract_multiplier_unit: 127,
-  flow_schedule_type: 127,
-  tick_rule: 255,
-  leg_instrument_class: "",
-  leg_side: "N"
-})
+const optionDefinition = (id: number, strike: number, cls: "C" | "P"): InstrumentDefMsg =>
+  definition({ instrument: id, strike, cls, ts: START, activation: START, underlyingId: 1, maxTradeVol: 2000 })
 
 interface Resting {
   readonly inst: number
