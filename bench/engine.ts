@@ -3,7 +3,7 @@
  * memory so no decoding is timed: a synthetic option chain and, when the simulator is available, a simulated NQ
  * options session decoded beforehand. Also exports the synthetic generator (used by the engine tests).
  */
-import { allocMboBatch, type DecodedChunk, type MboBatch } from "../src/dbn/Batch.js"
+import { allocMboBatch, chunkOfRows, type DecodedChunk, type MboBatch } from "../src/dbn/Batch.js"
 import { UNDEF_PRICE } from "../src/dbn/Constants.js"
 import { DbnDecoder } from "../src/dbn/Decoder.js"
 import type { DbnRecord, InstrumentDefMsg } from "../src/dbn/Records.js"
@@ -91,16 +91,7 @@ export const synthetic = (
   let ts = START + 1_000_000n
   let seq = 1
   const flush = () => {
-    chunks.push({
-      metadata: undefined,
-      mbo: b,
-      others,
-      othersAt,
-      fatal: undefined,
-      skippedUnknown: 0,
-      skippedMalformed: 0,
-      problems: []
-    })
+    chunks.push(chunkOfRows(b, others, othersAt))
     b = allocMboBatch(o.chunkRows)
     others = []
     othersAt = []

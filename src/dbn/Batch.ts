@@ -202,3 +202,19 @@ export interface DecodedChunk {
    */
   readonly release?: (() => void) | undefined
 }
+
+/** A chunk of these rows and other records (`othersAt[k]`: rows before `others[k]`), with nothing skipped or wrong. */
+export const chunkOfRows = (
+  mbo: MboBatch,
+  others: ReadonlyArray<DbnRecord> = [],
+  othersAt: ReadonlyArray<number> = []
+): DecodedChunk => ({
+  metadata: undefined,
+  mbo,
+  others,
+  othersAt,
+  fatal: undefined,
+  skippedUnknown: 0,
+  skippedMalformed: 0,
+  problems: []
+})

@@ -2,7 +2,7 @@
  * Builders for the book/flow/instrument tests: MBO rows written as readable objects (prices in points, times as
  * bigint ns) turned into `allocMboBatch` columns, decoded chunks with interleaved other records, and definitions.
  */
-import { allocMboBatch, type DecodedChunk, type MboBatch } from "../../src/dbn/Batch.js"
+import { allocMboBatch, chunkOfRows, type DecodedChunk, type MboBatch } from "../../src/dbn/Batch.js"
 import { UNDEF_PRICE, UNDEF_TIMESTAMP } from "../../src/dbn/Constants.js"
 import { DbnDecoder, type DecoderOptions } from "../../src/dbn/Decoder.js"
 import type { DbnRecord } from "../../src/dbn/Records.js"
@@ -72,16 +72,7 @@ export const chunk = (items: ReadonlyArray<Row | DbnRecord>): DecodedChunk => {
       othersAt.push(rows.length)
     } else rows.push(item)
   }
-  return {
-    metadata: undefined,
-    mbo: batch(rows),
-    others,
-    othersAt,
-    fatal: undefined,
-    skippedUnknown: 0,
-    skippedMalformed: 0,
-    problems: []
-  }
+  return chunkOfRows(batch(rows), others, othersAt)
 }
 
 /** Splits a list of items into chunks at the given item indices (for split-invariance tests). */

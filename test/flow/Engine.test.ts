@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { synthetic } from "../../bench/engine.js"
-import { allocMboBatch, type DecodedChunk } from "../../src/dbn/Batch.js"
+import { allocMboBatch, chunkOfRows, type DecodedChunk } from "../../src/dbn/Batch.js"
 import type { DbnRecord, SystemMsg } from "../../src/dbn/Records.js"
 import {
   type EngineOptions,
@@ -349,16 +349,7 @@ const rechunk = (source: ReadonlyArray<DecodedChunk>, cuts: ReadonlyArray<number
         if (typeof a === "object" && a !== undefined) (b[col] as Uint32Array)[j] = (a as Uint32Array)[x.i]!
       }
     }
-    out.push({
-      metadata: undefined,
-      mbo: b,
-      others,
-      othersAt,
-      fatal: undefined,
-      skippedUnknown: 0,
-      skippedMalformed: 0,
-      problems: []
-    })
+    out.push(chunkOfRows(b, others, othersAt))
   }
   return out
 }

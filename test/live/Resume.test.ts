@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { allocMboBatch, type DecodedChunk } from "../../src/dbn/Batch.js"
+import { allocMboBatch, chunkOfRows, type DecodedChunk } from "../../src/dbn/Batch.js"
 import type { DbnRecord, ErrorMsg, InstrumentDefMsg, SystemMsg } from "../../src/dbn/Records.js"
 import * as Resume from "../../src/live/Resume.js"
 import * as Cursor from "../../src/source/Cursor.js"
@@ -13,16 +13,7 @@ const chunkOf = (ts: ReadonlyArray<bigint>, firstId: number, others: Array<[numb
     mbo.orderIdLo[i] = firstId + i
   })
   mbo.length = ts.length
-  return {
-    metadata: undefined,
-    mbo,
-    others: others.map(([, r]) => r),
-    othersAt: others.map(([at]) => at),
-    fatal: undefined,
-    skippedUnknown: 0,
-    skippedMalformed: 0,
-    problems: []
-  }
+  return chunkOfRows(mbo, others.map(([, r]) => r), others.map(([at]) => at))
 }
 
 const hd = (rtype: number, ts: bigint) => ({ length: 320, rtype, publisher_id: 0, instrument_id: 0, ts_event: ts })

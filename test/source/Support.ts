@@ -1,5 +1,5 @@
 /** Hand-built decoded chunks for source tests (no decoder needed). */
-import { allocMboBatch, type DecodedChunk } from "../../src/dbn/Batch.js"
+import { allocMboBatch, chunkOfRows, type DecodedChunk } from "../../src/dbn/Batch.js"
 import type { DbnRecord, SystemMsg } from "../../src/dbn/Records.js"
 
 /** A chunk of MBO rows with the given ts_event values (ns) and order ids = `ids` (default 1, 2, …). */
@@ -13,16 +13,7 @@ export const chunkOf = (ts: ReadonlyArray<bigint>, ids?: ReadonlyArray<number>, 
     mbo.side[i] = 0x42
   })
   mbo.length = ts.length
-  return {
-    metadata: undefined,
-    mbo,
-    others: others.map(([, r]) => r),
-    othersAt: others.map(([at]) => at),
-    fatal: undefined,
-    skippedUnknown: 0,
-    skippedMalformed: 0,
-    problems: []
-  }
+  return chunkOfRows(mbo, others.map(([, r]) => r), others.map(([at]) => at))
 }
 
 export const system = (ts: bigint, msg = "Heartbeat"): SystemMsg => ({
