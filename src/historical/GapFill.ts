@@ -54,8 +54,7 @@ export const make = Effect.gen(function*() {
             ? Effect.fail(new GapFill.GapFillError({ reason: "Decode", detail: `${c.fatal.reason} at byte ${c.fatal.offset}: ${c.fatal.detail}` }))
             : Effect.succeed(skipper.apply(c.metadata === undefined ? c : { ...c, metadata: undefined }))
         ),
-        Stream.filter((c) => c.mbo.length > 0 || c.others.length > 0),
-        Stream.map(GapFill.markFilled)
+        Stream.filter((c) => c.mbo.length > 0 || c.others.length > 0)
       )
     })))
   }

@@ -35,17 +35,6 @@ export class GapFill extends Context.Tag("ifd/live/GapFill")<GapFill, {
   readonly fill: (gap: Gap) => Stream.Stream<DecodedChunk, GapFillError>
 }>() {}
 
-// Chunks that came from the historical API, not the gateway: the live byte meter must not count them (their cost
-// is charged to the budget as a historical purchase).
-const filled = new WeakSet<DecodedChunk>()
-
-export const markFilled = (chunk: DecodedChunk): DecodedChunk => {
-  filled.add(chunk)
-  return chunk
-}
-
-export const isFilled = (chunk: DecodedChunk): boolean => filled.has(chunk)
-
 /**
  * Counts the DBN bytes received from the gateway socket (the data budget meters them); optional. Historical fills
  * are not socket bytes: they are charged as historical purchases.

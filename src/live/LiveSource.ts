@@ -61,8 +61,12 @@ interface Live {
 
 /** A closed gap to fill from the historical API, in its place in the stream. */
 type FillGap = PendingGap & { readonly from: Cursor.Cursor; readonly to: bigint }
-type Item = DecodedChunk | { readonly _tag: "Fill"; readonly gap: FillGap }
-const isFill = (item: Item): boolean => "_tag" in item && item._tag === "Fill"
+interface Fill {
+  readonly _tag: "Fill"
+  readonly gap: FillGap
+}
+type Item = DecodedChunk | Fill
+const isFill = (item: Item): item is Fill => "_tag" in item && item._tag === "Fill"
 
 interface Handled {
   readonly out: Array<Item>
@@ -366,7 +370,7 @@ export const gatewayStream = (
               error: e.message
             }))
           })
-        return Stream.execute(Effect.flatMap(Clock.currentTimeMillis, (t) => Effect.sync(() => void (started = t)))).pipe(
+        return Stream.execute(Effect.map(Clock.currentTimeMillis, (t) => void (started = t))).pipe(
           Stream.concat(gapFill.fill(gap)),
           Stream.tap((c) =>
             Effect.sync(() => {
@@ -388,10 +392,10 @@ export const gatewayStream = (
         pending = []
       }
       for (const item of items) {
-        if ("_tag" in item && item._tag === "Fill") {
+        if (isFill(item)) {
           flush()
           channel = Channel.zipRight(channel, Channel.asVoid(Stream.toChannel(fillStream(item.gap))))
-        } else pending.push(item as DecodedChunk)
+        } else pending.push(item)
       }
       flush()
       return channel
