@@ -85,7 +85,9 @@ const backfillSessions = <E, R>(
         name: "historical",
         stream: () => ReplaySource.merge([definitions!, mbo!])
       })
-      const summary = yield* Pipeline.run({ progress: true }).pipe(Effect.provideService(MarketDataSource, source))
+      const summary = yield* Pipeline.run({ progress: true, commitEveryMs: Pipeline.batchCommitMs }).pipe(
+        Effect.provideService(MarketDataSource, source)
+      )
       windows += summary.windows
       yield* Console.log(`backfill ${s.tradeDate}:`)
       yield* printSummary(summary)

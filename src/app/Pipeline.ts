@@ -3,6 +3,7 @@
  * Effects happen once per decoded chunk; the per-record work is inside `FlowEngine.apply`.
  */
 import { NodeSink } from "@effect/platform-node"
+import { SqlClient } from "@effect/sql"
 import { Clock, Console, Effect, Exit, Stream } from "effect"
 import * as fs from "node:fs"
 import type { DecodedChunk } from "../dbn/Batch.js"
@@ -16,6 +17,7 @@ import { MarketDataSource, SourceError } from "../source/MarketDataSource.js"
 import { CheckpointsRepo } from "../store/CheckpointsRepo.js"
 import { FlaggedRepo } from "../store/FlaggedRepo.js"
 import { RunsRepo } from "../store/RunsRepo.js"
+import { mapSql } from "../store/StoreError.js"
 import { WindowsRepo } from "../store/WindowsRepo.js"
 import * as TradesOut from "./TradesOut.js"
 
@@ -26,6 +28,14 @@ export interface RunOptions {
   readonly from?: Cursor.Cursor | undefined
   /** Print a progress line on standard error about once a second. */
   readonly progress?: boolean | undefined
+  /**
+   * Wall milliseconds closed windows and their signals may wait in memory before they are written, all in one
+   * transaction with the checkpoint. 0 (the default) writes each chunk's as soon as it is applied: what a live
+   * stream and a dashboard need. A replay as fast as possible commits about once a second instead: SQLite's cost
+   * is per transaction and per index page a transaction dirties, so a few large ones cost about half of many small
+   * ones. Whatever is held is written when the run ends, however it ends.
+   */
+  readonly commitEveryMs?: number | undefined
   /** Wraps the source's chunk stream (the live command meters and stops it on the budget here). */
   /** Called with each batch of reported signals as soon as their windows close (the signal stream). */
   readonly onSignals?: ((signals: ReadonlyArray<WindowSignal>) => Effect.Effect<void>) | undefined
@@ -35,6 +45,9 @@ export interface RunOptions {
   readonly onChunk?: ((stats: EngineStats, windowsStored: number) => Effect.Effect<void>) | undefined
   readonly around?: (<E, R>(chunks: Stream.Stream<DecodedChunk, E, R>) => Stream.Stream<DecodedChunk, E, R>) | undefined
 }
+
+/** `commitEveryMs` of the runs that nobody watches as they go (a replay as fast as possible, a backfill). */
+export const batchCommitMs = 1_000
 
 export interface RunSummary {
   readonly source: string
@@ -65,20 +78,44 @@ export const run = Effect.fn("Pipeline.run")(function*(options: RunOptions) {
   let cursor = options.from
   let lastProgress = started
 
-  const persist = (closed: ReadonlyArray<PressureWindow>) =>
-    closed.length === 0 ? Effect.void : Effect.gen(function*() {
-      yield* windowsRepo.upsert(closed)
-      windows += closed.length
-      if (options.onWindows !== undefined) yield* options.onWindows(closed)
-      if (cursor !== undefined) yield* checkpoints.put(source.name, Cursor.encode(cursor))
-    })
+  const sql = yield* SqlClient.SqlClient
+  const commitEveryMs = options.commitEveryMs ?? 0
+  // Closed windows and scored signals not written yet; each signal batch keeps the arrival time of the chunk that
+  // closed it (its latency runs up to the write).
+  let heldWindows: Array<PressureWindow> = []
+  let heldSignals: Array<{ readonly signals: ReadonlyArray<WindowSignal>; readonly receivedAt: number | undefined }> = []
+  let lastCommit = started
 
-  /** Stores a closed window's signals (with the latency from its closing chunk's arrival) and announces reported ones. */
-  const publish = (signals: ReadonlyArray<WindowSignal>, receivedAt: number | undefined) =>
-    signals.length === 0 ? Effect.void : Effect.gen(function*() {
-      yield* signalsRepo.insert(signals, receivedAt)
-      for (const s of signals) {
-        if (!s.reported) continue
+  const hold = (closed: ReadonlyArray<PressureWindow>, signals: ReadonlyArray<WindowSignal>, receivedAt: number | undefined) => {
+    for (const w of closed) heldWindows.push(w)
+    if (signals.length > 0) heldSignals.push({ signals, receivedAt })
+  }
+
+  /** Writes what is held (windows, signals, checkpoint) in one transaction, then logs and announces it. */
+  const commit = Effect.gen(function*() {
+    lastCommit = yield* Clock.currentTimeMillis
+    if (heldWindows.length === 0 && heldSignals.length === 0) return
+    const closed = heldWindows
+    const batches = heldSignals
+    heldWindows = []
+    heldSignals = []
+    yield* Effect.gen(function*() {
+      if (closed.length > 0) {
+        yield* windowsRepo.upsert(closed)
+        if (cursor !== undefined) yield* checkpoints.put(source.name, Cursor.encode(cursor))
+      }
+      for (const b of batches) yield* signalsRepo.insert(b.signals, b.receivedAt)
+    }).pipe(sql.withTransaction, mapSql("Pipeline.commit"))
+    windows += closed.length
+    if (closed.length > 0 && options.onWindows !== undefined) yield* options.onWindows(closed)
+    for (const b of batches) yield* announce(b.signals)
+  })
+
+  /** Logs the reported signals of a stored batch and hands them to `onSignals`. */
+  const announce = (signals: ReadonlyArray<WindowSignal>) =>
+    Effect.gen(function*() {
+      const reported = signals.filter((s) => s.reported)
+      for (const s of reported) {
         signalsReported++
         yield* Effect.logInfo("signal").pipe(Effect.annotateLogs({
           window: new Date(s.windowStart).toISOString(),
@@ -91,7 +128,7 @@ export const run = Effect.fn("Pipeline.run")(function*(options: RunOptions) {
           tier: s.tier
         }))
       }
-      if (options.onSignals !== undefined) yield* options.onSignals(signals.filter((s) => s.reported))
+      if (options.onSignals !== undefined) yield* options.onSignals(reported)
     })
 
   const progress = Effect.gen(function*() {
@@ -117,8 +154,8 @@ export const run = Effect.fn("Pipeline.run")(function*(options: RunOptions) {
         cursor = Cursor.advance(cursor, chunk)
         // Nothing below reads the chunk's rows: its batch goes back to the decoder for a later chunk.
         chunk.release?.()
-        yield* persist(out.closed)
-        yield* publish(signals, receivedAt)
+        hold(out.closed, signals, receivedAt)
+        if (commitEveryMs <= 0 || receivedAt - lastCommit >= commitEveryMs) yield* commit
         if (out.flagged.length > 0) {
           yield* flaggedRepo.insert(out.flagged, runId)
           const first = out.flagged[0]!
@@ -158,8 +195,8 @@ export const run = Effect.fn("Pipeline.run")(function*(options: RunOptions) {
   const finish = (status: "done" | "failed" | "interrupted") =>
     Effect.gen(function*() {
       const rest = engine.flush()
-      yield* persist(rest)
-      yield* publish(signalEngine.flush(rest, engine), undefined)
+      hold(rest, signalEngine.flush(rest, engine), undefined)
+      yield* commit
       const elapsedMs = (yield* Clock.currentTimeMillis) - started
       const summary: RunSummary = {
         source: source.name,

@@ -83,7 +83,12 @@ export const run = (options: ReplayOptions) =>
     const db = options.db ?? process.env.IFD_DB ?? "./ifd.sqlite"
     const layer = Layer.merge(ReplaySource.layerFiles(files, { speed: options.speed }), Store.layer({ filename: db }))
     if (options.serve === true) return yield* served(files, db, options).pipe(Effect.provide(layer))
-    const summary = yield* Pipeline.run({ tradesOut: options.tradesOut, progress: true }).pipe(Effect.provide(layer))
+    // Paced (`--speed`), the windows are written as they close; as fast as possible, about once a second.
+    const summary = yield* Pipeline.run({
+      tradesOut: options.tradesOut,
+      progress: true,
+      commitEveryMs: options.speed > 0 ? 0 : Pipeline.batchCommitMs
+    }).pipe(Effect.provide(layer))
     yield* Console.log(`replay of ${files.length} file(s) into ${db}`)
     yield* printSummary(summary)
     return summary

@@ -311,21 +311,28 @@ export class BookStore {
   }
 }
 
-/** One side's levels: keys ascending with the best level last (bids key on price, asks on −price). */
+/**
+ * One side's levels: keys ascending with the best level last (bids key on price, asks on −price: `sign`).
+ * Prices come in as the int32 halves of the i64 and become a double key only inside: a double passed to or returned
+ * from a call that is not inlined is boxed into a new heap number, and at millions of records a second those boxes
+ * are most of what the hot path allocates.
+ */
 class Ladder {
   key: Float64Array
   level: Int32Array
   n = 0
-  constructor(capacity: number) {
+  constructor(readonly sign: 1 | -1, capacity: number) {
     this.key = new Float64Array(capacity)
     this.level = new Int32Array(capacity)
   }
 
   /**
-   * Index of `key`, or −(insertion point) − 1. Most activity is within a few levels of the best, so the top 4
-   * entries are scanned linearly (predictable branches) before a binary search of the rest.
+   * Index of the level at the price with int32 halves `hi`, `lo` (1e-9 units), or −(insertion point) − 1. Most
+   * activity is within a few levels of the best, so the top 4 entries are scanned linearly (predictable branches)
+   * before a binary search of the rest.
    */
-  find(key: number): number {
+  find(hi: number, lo: number): number {
+    const key = this.sign * (hi * TWO_32 + (lo >>> 0))
     const keys = this.key
     const n = this.n
     const stop = n > 4 ? n - 4 : 0
@@ -334,20 +341,22 @@ class Ladder {
       if (k === key) return j
       if (k < key) return -(j + 1) - 1
     }
-    let lo = 0
-    let hi = stop - 1
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1
+    let l = 0
+    let h = stop - 1
+    while (l <= h) {
+      const mid = (l + h) >>> 1
       const k = keys[mid]!
-      if (k < key) lo = mid + 1
-      else if (k > key) hi = mid - 1
+      if (k < key) l = mid + 1
+      else if (k > key) h = mid - 1
       else return mid
     }
-    return -lo - 1
+    return -l - 1
   }
 
-  insert(at: number, key: number, level: number): void {
+  /** Inserts the level at the price with halves `hi`, `lo` at `at` (an insertion point from `find`). */
+  insert(at: number, hi: number, lo: number, level: number): void {
     if (this.n === this.key.length) this.grow()
+    const key = this.sign * (hi * TWO_32 + (lo >>> 0))
     const keys = this.key
     const levels = this.level
     const n = this.n
@@ -382,10 +391,11 @@ class Ladder {
   }
 
   /**
-   * Moves the entry at `from` to insertion point `to` (computed with the entry still in place) under a new key
-   * that keeps the ladder sorted there.
+   * Moves the entry at `from` to insertion point `to` (computed with the entry still in place) under the key of the
+   * price with halves `hi`, `lo`, which keeps the ladder sorted there.
    */
-  move(from: number, to: number, key: number): void {
+  move(from: number, to: number, hi: number, lo: number): void {
+    const key = this.sign * (hi * TWO_32 + (lo >>> 0))
     const keys = this.key
     const levels = this.level
     const level = levels[from]!
@@ -425,8 +435,8 @@ export class Book {
   /** This book's number in the store's index keys. */
   private readonly no: number
   private live = 0
-  private bids = new Ladder(INITIAL_LADDER)
-  private asks = new Ladder(INITIAL_LADDER)
+  private bids = new Ladder(1, INITIAL_LADDER)
+  private asks = new Ladder(-1, INITIAL_LADDER)
 
   /** A book of `instrumentId`, in the given store (shared with other books) or in a store of its own. */
   constructor(readonly instrumentId: number, store?: BookStore) {
@@ -515,7 +525,7 @@ export class Book {
       o = o === NEEDS_GROWTH ? st.insert(this.no, idHi, idLo) : st.claim(~o, this.no, idHi, idLo)
       this.live++
     }
-    const lv = this.levelFor(s, priceHi * TWO_32 + (priceLo >>> 0))
+    const lv = this.levelFor(s, priceHi, priceLo)
     st.tab[o + O_SIZE] = size
     this.linkBack(o, lv)
     return outcome
@@ -573,10 +583,10 @@ export class Book {
         // A lone order re-quoted to a price with no level yet (the common market-maker move): the level itself
         // moves, one ladder shift instead of a removal and an insertion.
         const ladder = s === BID ? this.bids : this.asks
-        const key = s === BID ? price : -price
-        const to = ladder.find(key)
+        const to = ladder.find(priceHi, priceLo)
         if (to < 0) {
-          ladder.move(ladder.find(s === BID ? was : -was), -to - 1, key)
+          const wasHi = Math.floor(was / TWO_32) | 0
+          ladder.move(ladder.find(wasHi, (was - wasHi * TWO_32) | 0), -to - 1, priceHi, priceLo)
           lvF[(lv << 2) + L_PRICE] = price
           lvF[(lv << 2) + L_SIZE] = size
           tab[o + O_SIZE] = size
@@ -584,7 +594,7 @@ export class Book {
         }
       }
       this.unlink(o)
-      const to = this.levelFor(s, price)
+      const to = this.levelFor(s, priceHi, priceLo)
       tab[o + O_SIZE] = size
       this.linkBack(o, to)
     } else if (size > old) {
@@ -623,8 +633,8 @@ export class Book {
     }
     for (let k = 0; k < ids.length; k += 2) st.delete(st.find(this.no, ids[k]!, ids[k + 1]!))
     this.live = 0
-    if (this.bids.key.length > SHRINK_LADDER_ABOVE) this.bids = new Ladder(INITIAL_LADDER)
-    if (this.asks.key.length > SHRINK_LADDER_ABOVE) this.asks = new Ladder(INITIAL_LADDER)
+    if (this.bids.key.length > SHRINK_LADDER_ABOVE) this.bids = new Ladder(1, INITIAL_LADDER)
+    if (this.asks.key.length > SHRINK_LADDER_ABOVE) this.asks = new Ladder(-1, INITIAL_LADDER)
   }
 
   // ---- inspection (tests, reports; allocates) -------------------------------------------------------------
@@ -649,7 +659,8 @@ export class Book {
   queue(side: "B" | "A", price: number): Array<bigint> {
     const st = this.store
     const l = side === "B" ? this.bids : this.asks
-    const at = l.find(side === "B" ? price : -price)
+    const [hi, lo] = halves(BigInt(price))
+    const at = l.find(hi, lo)
     const out: Array<bigint> = []
     if (at < 0) return out
     for (let o = st.lvI[(l.level[at]! << 3) + L_HEAD]!; o !== NONE; o = st.tab[o + O_NEXT]!) {
@@ -730,24 +741,26 @@ export class Book {
     this.live--
   }
 
-  /** Handle of the level at `price` (1e-9 units) on side `s`, created (and placed in its ladder) when absent. */
-  private levelFor(s: number, price: number): number {
+  /**
+   * Handle of the level on side `s` at the price with int32 halves `hi`, `lo` (1e-9 units), created (and placed in
+   * its ladder) when absent.
+   */
+  private levelFor(s: number, hi: number, lo: number): number {
     const ladder = s === BID ? this.bids : this.asks
-    const key = s === BID ? price : -price
-    const at = ladder.find(key)
+    const at = ladder.find(hi, lo)
     if (at >= 0) return ladder.level[at]!
     const st = this.store
     const lv = st.allocLevel()
     const f = lv << 2
     const i = lv << 3
-    st.lvF[f + L_PRICE] = price
+    st.lvF[f + L_PRICE] = hi * TWO_32 + (lo >>> 0)
     st.lvF[f + L_SIZE] = 0
     const lvI = st.lvI
     lvI[i + L_COUNT] = 0
     lvI[i + L_HEAD] = NONE
     lvI[i + L_TAIL] = NONE
     lvI[i + L_SIDE] = s
-    ladder.insert(-at - 1, key, lv)
+    ladder.insert(-at - 1, hi, lo, lv)
     return lv
   }
 
@@ -795,7 +808,8 @@ export class Book {
       const s = st.lvI[(lv << 3) + L_SIDE]!
       const ladder = s === BID ? this.bids : this.asks
       const price = st.lvF[(lv << 2) + L_PRICE]!
-      ladder.removeAt(ladder.find(s === BID ? price : -price))
+      const hi = Math.floor(price / TWO_32) | 0
+      ladder.removeAt(ladder.find(hi, (price - hi * TWO_32) | 0))
       st.freeLevel(lv)
     }
   }
