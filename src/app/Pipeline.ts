@@ -54,6 +54,12 @@ export interface RunSummary {
   readonly stats: EngineStats
   readonly windows: number
   readonly signalsReported: number
+  /**
+   * Trading days of history behind the baselines of the last day seen, and how many a baseline key needs: with
+   * fewer, no window can be scored (a first replay into a new database reports no signals).
+   */
+  readonly baselineDays: number
+  readonly baselineDaysNeeded: number
   readonly elapsedMs: number
   readonly recordsPerSecond: number
   readonly cursor: Cursor.Cursor | undefined
@@ -203,6 +209,8 @@ export const run = Effect.fn("Pipeline.run")(function*(options: RunOptions) {
         stats: engine.stats,
         windows,
         signalsReported,
+        baselineDays: signalEngine.historyDaysBefore(engine.clockNs),
+        baselineDaysNeeded: signalEngine.minDays,
         elapsedMs,
         recordsPerSecond: engine.stats.records / Math.max(1e-3, elapsedMs / 1000),
         cursor

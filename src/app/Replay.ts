@@ -56,7 +56,11 @@ export const printSummary = (s: Pipeline.RunSummary) => {
       fmt(st.tradesByRule.quote)
     }, tick ${fmt(st.tradesByRule.tick)}, none ${fmt(st.tradesByRule.none)}`,
     `windows        ${fmt(s.windows)} stored`,
-    `signals        ${fmt(s.signalsReported)} reported`,
+    `signals        ${fmt(s.signalsReported)} reported${
+      s.baselineDays >= s.baselineDaysNeeded
+        ? ""
+        : ` (baselines from ${s.baselineDays} earlier trading day(s), ${s.baselineDaysNeeded} needed: replay or backfill earlier days first)`
+    }`,
     `flagged        ${fmt(st.flagged + st.flaggedSuppressed)} records for review${
       Object.keys(st.flaggedByReason).length === 0
         ? ""

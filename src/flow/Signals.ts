@@ -171,7 +171,8 @@ export class SignalEngine {
   readonly history = new Baselines.History()
   private readonly band: number
   private readonly minSamples: number
-  private readonly minDays: number
+  /** Distinct trading days of history a baseline key needs before it is used. */
+  readonly minDays: number
   private readonly baselineDays: number
   private readonly threshold: number
   private readonly model: Model
@@ -191,6 +192,14 @@ export class SignalEngine {
     this.model = options.model ?? defaultModel
     this.largeSize = options.largeSize ?? 25
     this.features = new Features(() => undefined)
+  }
+
+  /** Trading days held in the history before the New York trading day of event time `clockNs` (ns; −1: none yet). */
+  historyDaysBefore(clockNs: bigint): number {
+    const days = this.history.days
+    if (clockNs < 0n) return days.length
+    const today = Baselines.newYork(Number(clockNs / 1_000_000n)).day
+    return days.filter((d) => d < today).length
   }
 
   /** Seeds the history (e.g. from stored windows of earlier days). */

@@ -86,6 +86,8 @@ describe("command line", () => {
       const r = await cli(["replay", sim, "--db", db, "--trades-out", trades])
       assert.strictEqual(r.code, 0, r.stderr)
       assert.match(r.stdout, /windows\s+[\d,]+ stored/)
+      // A new database has no history: the summary says why no signal could be reported.
+      assert.match(r.stdout, /signals\s+0 reported \(baselines from 0 earlier trading day\(s\), 5 needed/)
       const tradeLines = fs.readFileSync(trades, "utf8").trim().split("\n").map((l) => JSON.parse(l))
       assert.isAbove(tradeLines.length, 0)
       for (const t of tradeLines.slice(0, 50)) {

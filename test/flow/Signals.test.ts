@@ -97,6 +97,19 @@ describe("Signals", () => {
     assert.isTrue(day2.signals.some((s) => s.confidence !== null))
   })
 
+  it("counts the trading days of history behind the day in progress", () => {
+    const se = new Signals.SignalEngine()
+    const obs = (day: string) => ({ day, key: "C|+0|10:00|0-2d", logRatio: 0, logVolume: 1, trades: 1, avgSize: 1 })
+    se.seed([obs("2026-06-01"), obs("2026-06-02"), obs("2026-06-02"), obs("2026-06-04")])
+    // 2026-06-04 15:00 UTC is 11:00 in New York, the same trading day
+    const ns = (iso: string) => BigInt(Date.parse(iso)) * 1_000_000n
+    assert.strictEqual(se.historyDaysBefore(ns("2026-06-04T15:00:00Z")), 2)
+    assert.strictEqual(se.historyDaysBefore(ns("2026-06-05T15:00:00Z")), 3)
+    // 02:00 UTC on the 2nd is still the evening of the 1st in New York
+    assert.strictEqual(se.historyDaysBefore(ns("2026-06-02T02:00:00Z")), 0)
+    assert.strictEqual(se.minDays, 5)
+  })
+
   it("reports an injected episode with its direction once there is history", () => {
     const se = new Signals.SignalEngine({ minSamples: 5, minDays: 2 })
     for (const [i, date] of ["2026-06-01", "2026-06-02", "2026-06-03"].entries()) runDay(se, { seed: 10 + i, date, episodes: 0 })
