@@ -84,17 +84,25 @@ export const newYork = (ms: number): { readonly day: string; readonly minutes: n
 let lastNewYorkMs = NaN
 let lastNewYork: { readonly day: string; readonly minutes: number } = { day: "", minutes: 0 }
 
-export const robust = (xs: Array<number>): Robust => {
+export const robust = (xs: ArrayLike<number>): Robust => {
   if (xs.length === 0) return { median: NaN, mad: NaN }
-  xs.sort((a, b) => a - b)
-  const med = mid(xs)
-  const dev = xs.map((x) => Math.abs(x - med)).sort((a, b) => a - b)
+  // Typed arrays sort numerically in native code, many times faster than Array#sort with a comparator: a day's
+  // baselines sort a few hundred thousand values. (No NaN reaches here: every observation is a finite number.)
+  const sorted = Float64Array.from(xs).sort()
+  const med = mid(sorted)
+  const dev = sorted.map((x) => Math.abs(x - med)).sort()
   return { median: med, mad: mid(dev) }
 }
 
-const mid = (s: ReadonlyArray<number>): number => {
+const mid = (s: ArrayLike<number>): number => {
   const m = s.length >> 1
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+const column = (g: ReadonlyArray<Observation>, f: (o: Observation) => number): Float64Array => {
+  const out = new Float64Array(g.length)
+  for (let i = 0; i < g.length; i++) out[i] = f(g[i]!)
+  return out
 }
 
 /** Computes the statistics of every key (and its coarse time-of-day-free key) from observations. */
@@ -115,10 +123,10 @@ export const compute = (day: string, from: ReadonlyArray<string>, obs: Iterable<
       key,
       n: g.length,
       days: new Set(g.map((o) => o.day)).size,
-      logRatio: robust(g.map((o) => o.logRatio)),
-      logVolume: robust(g.map((o) => o.logVolume)),
-      trades: robust(g.map((o) => o.trades)),
-      avgSize: robust(g.map((o) => o.avgSize))
+      logRatio: robust(column(g, (o) => o.logRatio)),
+      logVolume: robust(column(g, (o) => o.logVolume)),
+      trades: robust(column(g, (o) => o.trades)),
+      avgSize: robust(column(g, (o) => o.avgSize))
     })
   }
   return { day, from, stats }

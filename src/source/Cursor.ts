@@ -117,9 +117,55 @@ export const advanceEvents = (
   }
 }
 
-/** Advances a cursor over a chunk that was fully processed. */
-export const advance = (cursor: Cursor | undefined, chunk: DecodedChunk): Cursor | undefined =>
-  advanceEvents(cursor, chunk).cursor
+/**
+ * Advances a cursor over a chunk that was fully processed: `advanceEvents(cursor, chunk).cursor`, read from the
+ * chunk's tail. With ts_event non-decreasing (the same assumption), the cursor after a chunk is its last event's
+ * timestamp and the events at the end that share it (plus the cursor's own count when they fill the chunk), so only
+ * that tail is read, not every row. A chunk whose last event is earlier than the cursor leaves it where it is.
+ */
+export const advance = (cursor: Cursor | undefined, chunk: DecodedChunk): Cursor | undefined => {
+  const mbo = chunk.mbo
+  const eHi = mbo.tsEventHi
+  const eLo = mbo.tsEventLo
+  const others = chunk.others
+  const at = chunk.othersAt
+  let i = mbo.length - 1
+  let k = others.length - 1
+  let hi = -1
+  let lo = 0
+  let seen = 0
+  let whole = true
+  // Backwards in stream order: `others[k]` comes right before row `at[k]`, so it is after row i when at[k] > i.
+  for (;;) {
+    let h: number
+    let l: number
+    if (k >= 0 && at[k]! > i) {
+      const r = others[k--]!
+      if (isState(r)) continue
+      h = Number(r.hd.ts_event >> 32n)
+      l = Number(r.hd.ts_event & 0xffffffffn)
+    } else if (i >= 0) {
+      h = eHi[i]!
+      l = eLo[i--]!
+    } else break
+    if (hi < 0) {
+      hi = h
+      lo = l
+    } else if (h !== hi || l !== lo) {
+      whole = false
+      break
+    }
+    seen++
+  }
+  if (hi < 0) return cursor
+  if (cursor !== undefined) {
+    const cHi = Number(cursor.tsEvent >> 32n)
+    const cLo = Number(cursor.tsEvent & 0xffffffffn)
+    if (hi < cHi || (hi === cHi && lo < cLo)) return cursor
+    if (whole && hi === cHi && lo === cLo) seen += cursor.seen
+  }
+  return { tsEvent: (BigInt(hi) << 32n) | BigInt(lo >>> 0), seen }
+}
 
 /**
  * Drops every record the cursor says was already processed. `state` carries how many records at the

@@ -16,6 +16,21 @@ interface Input {
 
 const EMPTY: ReadonlyArray<never> = []
 
+/** The ts_event halves of an input's next record (it must have one), in stream order. */
+const headHi = (input: Input): number => {
+  const c = input.chunk!
+  return input.other < c.others.length && c.othersAt[input.other]! <= input.row
+    ? Number(c.others[input.other]!.hd.ts_event >> 32n)
+    : c.mbo.tsEventHi[input.row]!
+}
+
+const headLo = (input: Input): number => {
+  const c = input.chunk!
+  return input.other < c.others.length && c.othersAt[input.other]! <= input.row
+    ? Number(c.others[input.other]!.hd.ts_event & 0xffffffffn)
+    : c.mbo.tsEventLo[input.row]!
+}
+
 export class ChunkMerger {
   private readonly inputs: Array<Input>
   private metadata: Metadata | undefined
@@ -52,6 +67,71 @@ export class ChunkMerger {
     return this.inputs.every((input) => input.done)
   }
 
+  /**
+   * An input's unread chunk, passed through as it is (batch and `release` included), when the record-by-record merge
+   * would take all of it before anything of another input: every record of it is earlier than each other input's next
+   * record, or equal to it with the lower input index. Days or hours in separate files merge this way without a copy.
+   */
+  private wholeChunk(): DecodedChunk | undefined {
+    const inputs = this.inputs
+    let best = -1
+    let bestHi = 0
+    let bestLo = 0
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i]!
+      if (input.done) continue
+      if (!this.hasNext(input)) return undefined
+      const hi = headHi(input)
+      const lo = headLo(input)
+      if (best < 0 || hi < bestHi || (hi === bestHi && lo < bestLo)) {
+        best = i
+        bestHi = hi
+        bestLo = lo
+      }
+    }
+    if (best < 0) return undefined
+    const input = inputs[best]!
+    const c = input.chunk!
+    if (input.row !== 0 || input.other !== 0) return undefined
+    // The chunk's latest ts_event (its last record's, for an input in order; the maximum keeps this exact otherwise).
+    let maxHi = -1
+    let maxLo = 0
+    const eHi = c.mbo.tsEventHi
+    const eLo = c.mbo.tsEventLo
+    for (let r = 0; r < c.mbo.length; r++) {
+      const hi = eHi[r]!
+      if (hi > maxHi || (hi === maxHi && eLo[r]! > maxLo)) {
+        maxHi = hi
+        maxLo = eLo[r]!
+      }
+    }
+    for (const o of c.others) {
+      const hi = Number(o.hd.ts_event >> 32n)
+      const lo = Number(o.hd.ts_event & 0xffffffffn)
+      if (hi > maxHi || (hi === maxHi && lo > maxLo)) {
+        maxHi = hi
+        maxLo = lo
+      }
+    }
+    for (let j = 0; j < inputs.length; j++) {
+      const other = inputs[j]!
+      if (j === best || other.done) continue
+      const hi = headHi(other)
+      const lo = headLo(other)
+      const before = maxHi < hi || (maxHi === hi && (maxLo < lo || (maxLo === lo && best < j)))
+      if (!before) return undefined
+    }
+    // Forgotten here: the consumer may hand the batch back to the decoder (`release`), which refills it with the
+    // next chunk's rows, so the merger must never look at it again.
+    input.chunk = undefined
+    let metadata: Metadata | undefined
+    if (!this.metadataSent && this.metadata !== undefined) {
+      metadata = this.metadata
+      this.metadataSent = true
+    }
+    return { ...c, metadata }
+  }
+
   private hasNext(input: Input): boolean {
     const c = input.chunk
     return c !== undefined && (input.row < c.mbo.length || input.other < c.others.length)
@@ -62,6 +142,8 @@ export class ChunkMerger {
    * Returns undefined when nothing could be merged.
    */
   take(): DecodedChunk | undefined {
+    const whole = this.wholeChunk()
+    if (whole !== undefined) return whole
     const out = allocMboBatch(this.capacity)
     const others: Array<DbnRecord> = []
     const othersAt: Array<number> = []

@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import type { DbnRecord } from "../../src/dbn/Records.js"
 import * as Cursor from "../../src/source/Cursor.js"
 import { chunkOf, idsOf, system } from "./Support.js"
 
@@ -48,5 +49,42 @@ describe("Cursor state records", () => {
   it("ignores definitions and control messages whose ts_event is wall time when advancing", () => {
     const c = Cursor.advance(undefined, chunkOf([T, T], [1, 2], [[1, system(T + 10_000_000_000n, "Subscription ack")]]))
     assert.deepStrictEqual(c, { tsEvent: T, seen: 2 })
+  })
+})
+
+describe("Cursor.advance", () => {
+  /** A non-MBO event record (it counts, like an MBO row); only its header matters to the cursor. */
+  const status = (ts: bigint): DbnRecord =>
+    ({ _tag: "status", hd: { length: 40, rtype: 0x12, publisher_id: 1, instrument_id: 7, ts_event: ts } }) as unknown as DbnRecord
+
+  it("reads only the chunk's tail yet agrees with the full scan on streams in time order", () => {
+    let seed = 42
+    const next = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+      return seed % n
+    }
+    let cursor: Cursor.Cursor | undefined
+    let t = T
+    for (let round = 0; round < 400; round++) {
+      const rows = next(6)
+      const ts: Array<bigint> = []
+      for (let r = 0; r < rows; r++) ts.push(t += BigInt(next(3) === 0 ? 1 : 0))
+      // Events and state records between the rows (state records carry a far-off wall-clock time).
+      const others: Array<[number, DbnRecord]> = []
+      for (let at = 0; at <= rows; at++) {
+        if (next(4) === 0) others.push([at, next(2) === 0 ? status(at < rows ? ts[at]! : t) : system(T + 99_999n)])
+      }
+      const chunk = chunkOf(ts, undefined, others)
+      const fast = Cursor.advance(cursor, chunk)
+      assert.deepStrictEqual(fast, Cursor.advanceEvents(cursor, chunk).cursor, `round ${round}`)
+      cursor = fast
+    }
+    assert.isAbove(cursor!.seen, 0)
+  })
+
+  it("never moves back over a chunk that ends before the cursor", () => {
+    const c = { tsEvent: T + 10n, seen: 2 }
+    assert.strictEqual(Cursor.advance(c, chunkOf([T + 3n, T + 4n])), c)
+    assert.strictEqual(Cursor.advance(c, chunkOf([])), c)
   })
 })

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { DecodedChunk } from "../../src/dbn/Batch.js"
+import type { Metadata } from "../../src/dbn/Metadata.js"
 import { ChunkMerger } from "../../src/source/Merge.js"
 import { chunkOf, idsOf, tsOf } from "./Support.js"
 
@@ -34,5 +35,33 @@ describe("ChunkMerger", () => {
   it("concatenates files whose times do not overlap", () => {
     const out = mergeAll([[chunkOf([T + 10n, T + 11n], [3, 4])], [chunkOf([T, T + 1n], [1, 2])]], 100)
     assert.deepStrictEqual(out.flatMap(idsOf), [1, 2, 3, 4])
+  })
+
+  it("passes a chunk that comes wholly before every other input through as it is, without copying it", () => {
+    const early = chunkOf([T, T + 1n, T + 5n], [1, 2, 3])
+    const late = chunkOf([T + 5n, T + 6n], [11, 12])
+    // A tie with a later input still lets the chunk through: ties go to the lower input index.
+    const out = mergeAll([[early], [late]], 100)
+    assert.strictEqual(out[0]!.mbo, early.mbo)
+    assert.strictEqual(out[1]!.mbo, late.mbo)
+    assert.deepStrictEqual(out.flatMap(idsOf), [1, 2, 3, 11, 12])
+  })
+
+  it("merges record by record when a tie belongs to an earlier input", () => {
+    const late = chunkOf([T + 5n, T + 6n], [11, 12])
+    const early = chunkOf([T, T + 5n], [1, 2])
+    const out = mergeAll([[late], [early]], 100)
+    assert.notStrictEqual(out[0]!.mbo, early.mbo)
+    assert.deepStrictEqual(out.flatMap(idsOf), [1, 11, 2, 12])
+  })
+
+  it("sends the metadata of the first file only, whole chunks included", () => {
+    const first = { dataset: "GLBX.MDP3" } as unknown as Metadata
+    const second = { dataset: "OTHER" } as unknown as Metadata
+    const a = { ...chunkOf([T, T + 1n], [1, 2]), metadata: first }
+    const b = { ...chunkOf([T + 10n], [3]), metadata: second }
+    const out = mergeAll([[a], [b]], 100)
+    assert.deepStrictEqual(out.map((c) => c.metadata), [first, undefined])
+    assert.deepStrictEqual(out.flatMap(idsOf), [1, 2, 3])
   })
 })
