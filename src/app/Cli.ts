@@ -43,6 +43,12 @@ const replay = Command.make(
       Options.withDescription("Approximate record count of the generated session when no file is given"),
       Options.optional
     ),
+    days: Options.integer("days").pipe(
+      Options.withDescription(
+        "Generated sessions when no file is given: consecutive trading days (6 gives the last day the 5 days of history its baselines need)"
+      ),
+      Options.withDefault(1)
+    ),
     serve: Options.boolean("serve").pipe(Options.withDescription(
       "Serve the control interface and live dashboard (IFD_CONTROL_HOST/PORT) during the run, and after it until Ctrl-C"
     ))
@@ -55,6 +61,7 @@ const replay = Command.make(
       tradesOut: Option.getOrUndefined(o.tradesOut),
       seed: o.seed,
       records: Option.getOrUndefined(o.records),
+      days: o.days,
       serve: o.serve
     })
 ).pipe(Command.withDescription("Replay DBN files (or a generated session) through the pipeline into SQLite"))

@@ -6,6 +6,7 @@ import { Console, Deferred, Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as SimCalendar from "../sim/Calendar.js"
 import * as Simulator from "../sim/Simulator.js"
 import * as Truth from "../sim/Truth.js"
 import * as ReplaySource from "../source/ReplaySource.js"
@@ -21,6 +22,8 @@ export interface ReplayOptions {
   readonly tradesOut: string | undefined
   readonly seed: number
   readonly records: number | undefined
+  /** Generated sessions when no file is given: this many consecutive trading days, the last on the default date. */
+  readonly days?: number | undefined
   /** Serve the control interface and dashboard (IFD_CONTROL_*) during the run and after it, until SIGINT or stop. */
   readonly serve?: boolean | undefined
 }
@@ -39,8 +42,9 @@ export const writeSimFile = (file: string, params: Partial<Simulator.SimParams>)
     }
   })
 
-const simParams = (seed: number, records: number | undefined): Partial<Simulator.SimParams> => ({
+const simParams = (seed: number, records: number | undefined, date?: string): Partial<Simulator.SimParams> => ({
   seed,
+  ...(date === undefined ? {} : { date }),
   ...(records === undefined ? {} : { targetRecords: records }),
   // The trade tape is for evaluations; a replay does not need it in memory.
   collectTrades: false
@@ -75,15 +79,29 @@ export const printSummary = (s: Pipeline.RunSummary) => {
   ].join("\n"))
 }
 
+/**
+ * The embedded default: `days` simulated sessions on consecutive weekdays ending on the simulator's default date
+ * (seeds `seed`, `seed + 1`, …). One day is the main job; six give the last day five days of baseline history, so a
+ * first run into a new database can report signals.
+ */
+const generateDays = (seed: number, records: number | undefined, days: number) =>
+  Effect.gen(function*() {
+    const dir = path.join(os.tmpdir(), "ifd-stream")
+    const dates = SimCalendar.weekdaysEnding(Simulator.defaultParams.date, days)
+    const files: Array<string> = []
+    for (const [d, date] of dates.entries()) {
+      const file = path.join(dir, days === 1 ? `sim-seed${seed}.dbn` : `sim-seed${seed + d}-${date}.dbn`)
+      yield* Console.error(`replay: no file given, generating an NQ options session (${date}, seed ${seed + d}) into ${file}`)
+      yield* writeSimFile(file, simParams(seed + d, records, days === 1 ? undefined : date))
+      files.push(file)
+    }
+    return files
+  })
+
 export const run = (options: ReplayOptions) =>
   Effect.gen(function*() {
     let files = options.files
-    if (files.length === 0) {
-      const file = path.join(os.tmpdir(), "ifd-stream", `sim-seed${options.seed}.dbn`)
-      yield* Console.error(`replay: no file given, generating an NQ options session (seed ${options.seed}) into ${file}`)
-      yield* writeSimFile(file, simParams(options.seed, options.records))
-      files = [file]
-    }
+    if (files.length === 0) files = yield* generateDays(options.seed, options.records, options.days ?? 1)
     const db = options.db ?? process.env.IFD_DB ?? "./ifd.sqlite"
     const layer = Layer.merge(ReplaySource.layerFiles(files, { speed: options.speed }), Store.layer({ filename: db }))
     if (options.serve === true) return yield* served(files, db, options).pipe(Effect.provide(layer))

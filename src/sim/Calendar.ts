@@ -49,6 +49,16 @@ export const parseIsoDate = (s: string): number => {
   return days
 }
 
+/** The `n` weekdays ending with `last` (a weekday), oldest first, as `YYYY-MM-DD`: simulated trading days. */
+export const weekdaysEnding = (last: string, n: number): Array<string> => {
+  const out: Array<string> = []
+  for (let day = parseIsoDate(last); out.length < n; day--) {
+    const wd = weekday(day)
+    if (wd !== 0 && wd !== 6) out.push(isoDate(day))
+  }
+  return out.reverse()
+}
+
 const pad2 = (n: number): string => (n < 10 ? "0" : "") + n
 
 /** `YYYY-MM-DD` of a day number. */
