@@ -39,6 +39,11 @@ interface Run {
   resnapshot: boolean
   /** Finds the open gap's end in this connection's records (see `Resume.GapEnd`). */
   gapEnd: Resume.GapEnd | undefined
+  /**
+   * The current connection began with a snapshot taken after the open gap began: its records after the snapshot are
+   * all applied (see `Resume.GapEnd`). Cleared when records are skipped later on the same connection.
+   */
+  snapshotted: boolean
   nextGapId: number
   /** Reconnect at once, without backoff (the replay was refused: retrying without `start` is a different request). */
   retryNow: boolean
@@ -97,6 +102,7 @@ export const gatewayStream = (
       blocked: undefined,
       openGap: undefined,
       gapEnd: undefined,
+      snapshotted: false,
       resnapshot: false,
       nextGapId: 1,
       retryNow: false,
@@ -206,6 +212,8 @@ export const gatewayStream = (
             let chunk = pieces[p]!
             if (p > 0) {
               const gap = { ...cuts[p - 1]!.gap, from: cursor }
+              // Records skipped on this connection come after its snapshot: the snapshot covers no part of them.
+              run.snapshotted = false
               if (run.openGap === undefined) {
                 run.openGap = gap
                 opened.push(gap)
@@ -221,7 +229,7 @@ export const gatewayStream = (
             if (run.openGap !== undefined) {
               // Events sharing the first timestamp after the gap may have been missed in part (the gap can end in
               // the middle of them): that whole timestamp belongs to the gap, and the gap ends just after it.
-              run.gapEnd ??= new Resume.GapEnd()
+              run.gapEnd ??= new Resume.GapEnd(run.snapshotted)
               chunk = run.gapEnd.apply(chunk)
               if (run.gapEnd.passed) {
                 const gap = run.openGap
@@ -472,6 +480,7 @@ export const gatewayStream = (
         (cursor === undefined || gapFill === undefined || run.resnapshot)
       const session = yield* Session.open(settings, { start, snapshot })
       if (snapshot) run.resnapshot = false
+      run.snapshotted = snapshot
       run.sessions++
       const live: Live = {
         session,

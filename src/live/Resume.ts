@@ -95,12 +95,17 @@ export const cutAt = (chunk: DecodedChunk, rows: ReadonlyArray<number>): Array<D
  * come back in the middle of the records sharing T, so all of T belongs to the gap), then the first event after T.
  * Events up to T are dropped; snapshot records (F_SNAPSHOT: the book as the gateway holds it now) and state records
  * pass untouched and never set T. Kept across the chunks of one connection.
+ * `afterSnapshot`: the connection began with a gateway snapshot. The books are then rebuilt as of the moment it
+ * joined, and every event after the snapshot is new and must be applied (dropping the rest of T would leave the
+ * books without them): the gap still ends after T, but nothing is dropped.
  */
 export class GapEnd {
   private hi = -1
   private lo = 0
   private found = false
   private done = false
+
+  constructor(readonly afterSnapshot = false) {}
 
   /** True once an event after T went through: the gap ends right before it. */
   get passed(): boolean {
@@ -118,7 +123,8 @@ export class GapEnd {
       this.found = true
       this.hi = h
       this.lo = l
-      return false
+      this.done = this.afterSnapshot
+      return this.afterSnapshot
     }
     if (h < this.hi || (h === this.hi && l <= this.lo)) return false
     this.done = true

@@ -1,7 +1,8 @@
 /**
  * A loopback Databento live gateway for tests and demos: greeting, CRAM, auth, subscriptions, start_session,
- * then live-form DBN v3 (metadata, symbol mappings, acks, records filtered by `start`, replay completed,
- * heartbeats when idle), with scripted faults per connection. shared/spec/databento.md §2.3, §5.5–5.6, §8.
+ * then live-form DBN v3 (metadata, symbol mappings, acks, a book snapshot for `snapshot=1`, records filtered by
+ * `start`, replay completed, heartbeats when idle), with scripted faults per connection.
+ * shared/spec/databento.md §2.3, §5.5–5.6, §7, §8.
  */
 import { Clock, Data, Duration, Effect, Exit, FiberSet, Mailbox, Option, Redacted, type Scope, Stream } from "effect"
 import * as fs from "node:fs"
@@ -15,6 +16,7 @@ import type { Metadata } from "../dbn/Metadata.js"
 import * as Zstd from "../dbn/Zstd.js"
 import * as Cram from "../live/Cram.js"
 import * as Gateway from "../live/Gateway.js"
+import { SnapshotBooks } from "./SnapshotBooks.js"
 
 export class FakeGatewayError extends Data.TaggedError("FakeGatewayError")<{
   readonly reason: "Listen" | "Data"
@@ -106,6 +108,11 @@ export interface ConnectionLog {
   /** Index (in the served data) of the first record sent. */
   firstRecord: number | undefined
   recordsSent: number
+  /**
+   * The `snapshot=1` book snapshot sent: the books as every record before index `at` left them, in `records` MBO
+   * records (not counted in `recordsSent`, nor by the faults).
+   */
+  snapshot: { readonly at: number; readonly records: number } | undefined
   heartbeatsSent: number
   /** The fault that ended it, if one did. */
   fault: string | undefined
@@ -555,6 +562,24 @@ export const serve = (options: FakeGatewayOptions): Effect.Effect<FakeGateway, F
         }
         yield* write(concat(head))
 
+        /** Sends the books as the MBO records before `fromIndex` left them (scans the data from its start). */
+        const sendSnapshot = (fromIndex: number) =>
+          Effect.gen(function*() {
+            const books = new SnapshotBooks()
+            if (fromIndex > 0) {
+              yield* source.blocks(0, undefined).pipe(
+                Stream.takeWhile((block) => block.first < fromIndex),
+                // A block is only valid until the next is pulled: applied at once.
+                Stream.runForEach((block) =>
+                  Effect.sync(() => books.applyRecords(block.bytes, fromIndex - block.first))
+                )
+              )
+            }
+            const snapshot = books.snapshot(yield* nowNs)
+            log.snapshot = { at: fromIndex, records: snapshot.records }
+            yield* write(snapshot.bytes)
+          })
+
         const heartbeatEvery = options.heartbeat ??
           Duration.seconds(log.auth?.heartbeatIntervalS ?? 30)
         const heartbeat = Effect.flatMap(nowNs, (ts) => {
@@ -565,6 +590,10 @@ export const serve = (options: FakeGatewayOptions): Effect.Effect<FakeGateway, F
         // Without `start` the connection joins "live": where the furthest connection got, plus records it missed.
         const fromIndex = start === undefined ? liveHead + (faults.skipOnLive ?? 0) : 0
         const caughtUpAt = liveHead
+        // `snapshot=1` only counts without `start` (the real gateway refuses both; the client never sends both).
+        if (start === undefined && subs.some((s) => s.schema === "mbo" && s.snapshot === true)) {
+          yield* sendSnapshot(fromIndex)
+        }
         let replayPending = start !== undefined
         const replayCompleted = Effect.suspend(() => {
           replayPending = false
@@ -756,6 +785,7 @@ export const serve = (options: FakeGatewayOptions): Effect.Effect<FakeGateway, F
         started: false,
         firstRecord: undefined,
         recordsSent: 0,
+        snapshot: undefined,
         heartbeatsSent: 0,
         fault: undefined,
         closed: false

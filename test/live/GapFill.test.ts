@@ -12,7 +12,19 @@ import * as FakeGateway from "../../src/testing/FakeGateway.js"
 import * as FakeHistorical from "../../src/testing/FakeHistorical.js"
 import * as LiveData from "../../src/testing/LiveData.js"
 import { budgetLayer } from "../gate/support.js"
-import { expectedRows, historicalAnswer, liveSettings, rowsOf, tsOfRow, until } from "./support.js"
+import { Books } from "../../src/book/Books.js"
+import {
+  bookState,
+  booksOf,
+  expectedRows,
+  historicalAnswer,
+  isSnapshotRow,
+  liveSettings,
+  rowsOf,
+  servedBatch,
+  tsOfRow,
+  until
+} from "./support.js"
 
 const KEY = "db-gapfillapikey1234567890ABCDEF"
 const quiet = Logger.replace(Logger.defaultLogger, Logger.none)
@@ -165,29 +177,45 @@ describe("LiveSource with the historical gap fill", () => {
       const end = tsOfRow(expected[1500]!)
       const services = yield* Layer.build(withFill(fake, s))
       const rows: Array<string> = []
+      const books = new Books()
       const fiber = yield* LiveSource.gatewayStream(s, undefined).pipe(
         Stream.runForEach((c) =>
           Effect.sync(() => {
             rowsOf(c, rows)
+            books.apply(c.mbo)
           })
         ),
         Effect.provide(services),
         Effect.fork
       )
       const status = yield* Effect.provide(LiveStatus, services)
-      // Runs until the connection after the failed fill is streaming.
+      // Runs until the connection after the failed fill is streaming and its snapshot has been delivered.
       yield* until(() => {
         const snap = Effect.runSync(status.get)
-        return gw.connections().length >= 4 && gw.connections()[3]!.subscriptions.length > 0 &&
-          snap.state === "Streaming" && snap.gapFillFailures === 1
+        const snapshot = gw.connections()[3]?.snapshot
+        return snapshot !== undefined && gw.connections()[3]!.subscriptions.length > 0 &&
+          snap.state === "Streaming" && snap.gapFillFailures === 1 &&
+          rows.filter(isSnapshotRow).length === snapshot.records
       })
       yield* Fiber.interrupt(fiber)
-      // Everything delivered is the served data, in order, once; nothing from inside the unfilled gap.
+      // Everything delivered besides the snapshot is the served data, in order, once; nothing from inside the
+      // unfilled gap.
       assert.deepStrictEqual(rows.slice(0, 1000), expected.slice(0, 1000))
+      const served = rows.filter((r) => !isSnapshotRow(r))
       const index = new Map(expected.map((r, i) => [r, i]))
-      const positions = rows.map((r) => index.get(r)!)
+      const positions = served.map((r) => index.get(r)!)
       assert.isTrue(positions.every((p, i) => p !== undefined && (i === 0 || p > positions[i - 1]!)))
-      assert.isTrue(rows.slice(1000).every((r) => tsOfRow(r) > end))
+      assert.isTrue(served.slice(1000).every((r) => tsOfRow(r) > end))
+      // The snapshot came in one piece, followed only by records from where it was taken, and rebuilt the books.
+      const snapshotAt = gw.connections()[3]!.snapshot!.at
+      const firstSnapshotRow = rows.findIndex(isSnapshotRow)
+      const snapshotRows = rows.filter(isSnapshotRow).length
+      assert.isAbove(snapshotRows, 0)
+      assert.isTrue(rows.slice(firstSnapshotRow, firstSnapshotRow + snapshotRows).every(isSnapshotRow))
+      const afterSnapshot = rows.slice(firstSnapshotRow + snapshotRows).map((r) => index.get(r)!)
+      // Every record from the snapshot's moment on, none left out: those sharing the first timestamp too.
+      assert.deepStrictEqual(afterSnapshot, Array.from({ length: afterSnapshot.length }, (_, i) => snapshotAt + i))
+      assert.deepStrictEqual(bookState(books), bookState(booksOf(servedBatch(data), snapshotAt, afterSnapshot)))
       const snap = yield* status.get
       assert.deepStrictEqual([snap.gapsRecovered, snap.gapRecordsRecovered], [0, 0])
       const [refused, rebuilt] = snap.pendingGaps

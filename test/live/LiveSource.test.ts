@@ -8,7 +8,18 @@ import type * as Cursor from "../../src/source/Cursor.js"
 import { MarketDataSource } from "../../src/source/MarketDataSource.js"
 import * as FakeGateway from "../../src/testing/FakeGateway.js"
 import * as LiveData from "../../src/testing/LiveData.js"
-import { expectedRows, liveSettings, rowsOf, tsOfRow, until } from "./support.js"
+import { Books } from "../../src/book/Books.js"
+import {
+  bookState,
+  booksOf,
+  expectedRows,
+  isSnapshotRow,
+  liveSettings,
+  rowsOf,
+  servedBatch,
+  tsOfRow,
+  until
+} from "./support.js"
 
 const KEY = "db-unittestapikey1234567890FFFFF"
 /** Logs are asserted where they matter (captured); elsewhere they would only clutter the output. */
@@ -16,23 +27,31 @@ const quiet = Logger.replace(Logger.defaultLogger, Logger.none)
 
 const settings = (port: number, overrides: Partial<LiveConfig.LiveSettings> = {}) => liveSettings(KEY, port, overrides)
 
-/** Runs the live stream until `n` MBO rows arrived; returns the rows and every chunk's non-MBO record tags. */
+/**
+ * Runs the live stream until `n` MBO rows besides gateway snapshot rows arrived; returns every row (snapshot rows
+ * too), every chunk's non-MBO record tags, and the books every row built.
+ */
 const consume = (s: LiveConfig.LiveSettings, n: number, from?: Cursor.Cursor, work: Effect.Effect<void> = Effect.void) =>
   Effect.gen(function*() {
     const rows: Array<string> = []
     const tags: Array<string> = []
+    const books = new Books()
     let metadata = 0
+    let served = 0
     yield* LiveSource.gatewayStream(s, from).pipe(
       Stream.tap(() => work),
       Stream.takeUntil((c) => {
+        const before = rows.length
         rowsOf(c, rows)
+        for (let i = before; i < rows.length; i++) if (!isSnapshotRow(rows[i]!)) served++
+        books.apply(c.mbo)
         for (const o of c.others) tags.push(o._tag)
         if (c.metadata !== undefined) metadata++
-        return rows.length >= n
+        return served >= n
       }),
       Stream.runDrain
     )
-    return { rows, tags, metadata }
+    return { rows, tags, metadata, books }
   })
 
 const captureLogs = () => {
@@ -40,6 +59,8 @@ const captureLogs = () => {
   const layer = Logger.replace(Logger.defaultLogger, Logger.map(Logger.logfmtLogger, (line) => void lines.push(line)))
   return { lines, layer }
 }
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
 
 const failureOf = <A, E>(exit: Exit.Exit<A, E>): E | undefined =>
   Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
@@ -274,11 +295,19 @@ describe("LiveSource", () => {
         data: FakeGateway.records(data),
         faults: [{ dropAfterRecords: 1000 }, { refuseReplay: true, skipOnLive: 500 }, { skipOnLive: 500 }]
       })
-      // Live resumes at record 1500; the records sharing its timestamp may be cut in two, so the gap takes them all.
+      // Live resumes at record 1500; the records sharing its timestamp may be cut in two, so the gap takes them all
+      // (it ends after that timestamp). The snapshot rebuilt the books as of record 1500: every live record after it
+      // is delivered, those at that timestamp too.
       const end = tsOfRow(expected[1500]!)
-      const after = expected.slice(1500).filter((r) => tsOfRow(r) > end)
-      const { rows } = yield* consume(settings(gw.port), 1000 + after.length)
-      assert.deepStrictEqual(rows, [...expected.slice(0, 1000), ...after])
+      const afterAt = range(1500, expected.length)
+      const after = afterAt.map((i) => expected[i]!)
+      const { books, rows } = yield* consume(settings(gw.port), 1000 + after.length)
+      assert.deepStrictEqual(rows.filter((r) => !isSnapshotRow(r)), [...expected.slice(0, 1000), ...after])
+      // Live came with a snapshot of the books as of record 1500, which rebuilt what the gap left out.
+      const snapshot = rows.slice(1000, rows.length - after.length)
+      assert.isTrue(snapshot.length > 0 && snapshot.every(isSnapshotRow))
+      assert.deepStrictEqual(gw.connections()[2]!.snapshot, { at: 1500, records: snapshot.length })
+      assert.deepStrictEqual(bookState(books), bookState(booksOf(servedBatch(data), 1500, afterAt)))
       const s = yield* (yield* LiveStatus).get
       assert.strictEqual(s.pendingGaps.length, 1)
       const gap = s.pendingGaps[0]!
@@ -305,15 +334,21 @@ describe("LiveSource", () => {
       })
       const status = yield* LiveStatus
       const end = tsOfRow(expected[1100]!)
-      const after = expected.slice(1100).filter((r) => tsOfRow(r) > end)
+      const afterAt = range(1100, expected.length)
+      const after = afterAt.map((i) => expected[i]!)
       const fiber = yield* Effect.fork(consume(
         settings(gw.port, { reconnectBase: Duration.seconds(1), reconnectMaxDelay: Duration.seconds(1), replayWithin: Duration.millis(500) }),
         1000 + after.length
       ))
       yield* until(() => Effect.runSync(status.get).state === "Reconnecting")
       yield* TestClock.adjust(Duration.seconds(2))
-      const { rows } = yield* Fiber.join(fiber)
-      assert.deepStrictEqual(rows, [...expected.slice(0, 1000), ...after])
+      const { books, rows } = yield* Fiber.join(fiber)
+      assert.deepStrictEqual(rows.filter((r) => !isSnapshotRow(r)), [...expected.slice(0, 1000), ...after])
+      // Going live without a replay brought a snapshot of the books as of record 1100, in place of the outage.
+      const snapshot = rows.slice(1000, rows.length - after.length)
+      assert.isTrue(snapshot.length > 0 && snapshot.every(isSnapshotRow))
+      assert.deepStrictEqual(gw.connections()[1]!.snapshot, { at: 1100, records: snapshot.length })
+      assert.deepStrictEqual(bookState(books), bookState(booksOf(servedBatch(data), 1100, afterAt)))
       const s = yield* status.get
       assert.deepStrictEqual(s.pendingGaps.map((g) => [g.reason, g.from?.tsEvent, g.to]), [
         ["OutageTooLong", tsOfRow(expected[999]!), end + 1n]

@@ -92,6 +92,18 @@ describe("Resume", () => {
     assert.strictEqual(end.apply(c), c)
   })
 
+  it("after a gateway snapshot, ends the gap at the first timestamp but drops nothing: the books need every event", () => {
+    const end = new Resume.GapEnd(true)
+    const first = chunkOf([7n, 3n, 50n, 50n], 0)
+    first.mbo.flags[0] = 0x20
+    first.mbo.flags[1] = 0x20 | 0x80
+    assert.strictEqual(end.apply(first), first)
+    assert.isTrue(end.passed)
+    assert.strictEqual(end.lastTs, 50n)
+    const b = chunkOf([50n, 51n], 10)
+    assert.strictEqual(end.apply(b), b)
+  })
+
   it("resumes exactly at any cut through runs of records sharing one ts_event", () => {
     const next = rng(7)
     for (let trial = 0; trial < 200; trial++) {

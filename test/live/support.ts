@@ -1,6 +1,8 @@
 /** Shared by the live tests: rows of decoded MBO records as comparable lines, and the served data made historical. */
 import { Duration, Effect, Redacted } from "effect"
-import type { DecodedChunk } from "../../src/dbn/Batch.js"
+import type { Book } from "../../src/book/Book.js"
+import { Books } from "../../src/book/Books.js"
+import type { DecodedChunk, MboBatch } from "../../src/dbn/Batch.js"
 import { DbnDecoder } from "../../src/dbn/Decoder.js"
 import { DbnWriter } from "../../src/dbn/Encoder.js"
 import * as LiveConfig from "../../src/live/LiveConfig.js"
@@ -24,6 +26,42 @@ export const expectedRows = (bytes: Uint8Array): Array<string> => {
   const rows: Array<string> = []
   rowsOf(d.drain(), rows)
   return rows
+}
+
+/** The served records decoded as one batch (row i = record i), to build books from. */
+export const servedBatch = (bytes: Uint8Array): MboBatch => {
+  const d = new DbnDecoder({ fragment: { version: 3 } })
+  d.push(bytes)
+  return d.drain().mbo
+}
+
+/** A gateway snapshot row (F_SNAPSHOT): the book as the gateway holds it, not a served record. */
+export const isSnapshotRow = (row: string): boolean => (Number(row.split(" ")[6]) & 0x20) !== 0
+
+/**
+ * Every non-empty book as plain data: levels best first with their queues (order ids in priority order) and the
+ * best bid and ask, so "equal" means the same orders at the same places.
+ */
+export const bookState = (books: Books) => {
+  const side = (book: Book, s: "B" | "A") =>
+    book.levels(s).map((l) => ({ ...l, queue: book.queue(s, l.price) }))
+  return [...books.values()]
+    .filter((b) => b.orderCount > 0)
+    .sort((a, b) => a.instrumentId - b.instrumentId)
+    .map((b) => ({
+      instrumentId: b.instrumentId,
+      best: [b.bestBidPrice, b.bestBidSize, b.bestAskPrice, b.bestAskSize],
+      bids: side(b, "B"),
+      asks: side(b, "A")
+    }))
+}
+
+/** Books built from rows `[0, to)` of a batch, then from each row of `then` (row indices) in order. */
+export const booksOf = (batch: MboBatch, to: number, then: ReadonlyArray<number> = []): Books => {
+  const books = new Books()
+  books.apply(batch, 0, to)
+  for (const i of then) books.apply(batch, i, i + 1)
+  return books
 }
 
 export const tsOfRow = (row: string): bigint => {
