@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { cli } from "../support/Cli.js"
 import { fixture, fixturesPresent } from "../support/Fixtures.js"
@@ -73,6 +74,24 @@ describe("command line", () => {
       assert.match(r.stderr, /StoreError|Open/)
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("generates consecutive trading days with --days, so each day's baselines see the days before it", async () => {
+    const dir = makeTempDir()
+    try {
+      const db = path.join(dir, "ifd.sqlite")
+      // A seed of its own: the generated files live in the system temporary directory, shared with other runs.
+      const r = await cli(["replay", "--days", "3", "--records", "30000", "--seed", "4711", "--db", db])
+      assert.strictEqual(r.code, 0, r.stderr)
+      assert.match(r.stdout, /replay of 3 file\(s\)/)
+      for (const day of ["2026-11-16", "2026-11-17", "2026-11-18"]) assert.include(r.stderr, `(${day}, seed`)
+      assert.match(r.stdout, /signals\s+0 reported \(baselines from 2 earlier trading day\(s\), 5 needed/)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+      for (const [d, day] of ["2026-11-16", "2026-11-17", "2026-11-18"].entries()) {
+        fs.rmSync(path.join(os.tmpdir(), "ifd-stream", `sim-seed${4711 + d}-${day}.dbn`), { force: true })
+      }
     }
   })
 
