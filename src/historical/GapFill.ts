@@ -3,7 +3,7 @@
  * [gap start, gap end), each query priced and charged to the budget by `Historical.getRange` (refused when it
  * would break the budget), merged in ts_event order, and cut to exactly the records after the gap's cursor.
  */
-import { Effect, Layer, Stream } from "effect"
+import { Duration, Effect, Layer, Stream } from "effect"
 import type { DecodedChunk } from "../dbn/Batch.js"
 import * as GapFill from "../live/GapFill.js"
 import { LiveConfig } from "../live/LiveConfig.js"
@@ -24,6 +24,14 @@ export const make = Effect.gen(function*() {
   const budget = yield* Budget
   const fill = (gap: GapFill.Gap): Stream.Stream<DecodedChunk, GapFill.GapFillError> => {
     if (gap.to <= gap.from.tsEvent) return Stream.empty
+    const longest = Duration.unsafeToNanos(live.fillWithin)
+    if (gap.to - gap.from.tsEvent > longest) {
+      return Stream.fail(new GapFill.GapFillError({
+        reason: "TooLong",
+        detail: `the gap spans ${Duration.format(Duration.nanos(gap.to - gap.from.tsEvent))}, ` +
+          `more than the ${Duration.format(live.fillWithin)} filled in place (IFD_GAP_FILL_WITHIN_S): left for backfill --gaps`
+      }))
+    }
     // Definitions before MBO at a tie, as the gateway sends them when both schemas are subscribed.
     const schemas = [...live.schemas].sort((a, b) => (a === "definition" ? -1 : b === "definition" ? 1 : 0))
     const queries = schemas.map((schema): Query => ({

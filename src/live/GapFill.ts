@@ -18,7 +18,8 @@ export interface Gap {
 }
 
 export class GapFillError extends Data.TaggedError("GapFillError")<{
-  readonly reason: "Budget" | "Historical" | "Decode" | "Unbounded"
+  /** TooLong: the gap is longer than `LiveSettings.fillWithin`, so nothing was asked for. */
+  readonly reason: "Budget" | "Historical" | "Decode" | "Unbounded" | "TooLong"
   /** Safe text (never the key). */
   readonly detail: string
 }> {

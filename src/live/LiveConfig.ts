@@ -36,6 +36,12 @@ export interface LiveSettings {
    * fallback and the client goes on live. The gateway keeps about 24 hours.
    */
   readonly replayWithin: Duration.Duration
+  /**
+   * A gap longer than this is not filled in place from the historical API: the live stream would wait while its
+   * records download and apply, and the gateway drops a reader that falls too far behind. The gap stays pending
+   * (for `backfill --gaps`) and the next connection rebuilds the books from a snapshot.
+   */
+  readonly fillWithin: Duration.Duration
   /** Give up (fail the stream) after reconnecting fails for this long; undefined = never. */
   readonly giveUpAfter: Duration.Duration | undefined
   /** Bytes held between the socket and the consumer before reading pauses (TCP back-pressure). */
@@ -68,6 +74,7 @@ export const defaults = {
   reconnectMaxDelay: Duration.seconds(30),
   healthyAfter: Duration.seconds(60),
   replayWithin: Duration.hours(23),
+  fillWithin: Duration.minutes(5),
   giveUpAfter: undefined,
   bufferBytes: 16 * 1024 * 1024,
   client: `ifd-stream/0.1.0 Node/${process.versions.node}`
@@ -164,6 +171,11 @@ export const config: Config.Config<LiveSettings> = Config.all({
     "IFD_REPLAY_WITHIN_S",
     defaults.replayWithin,
     "Longest outage replayed from the gateway; longer ones are recorded as gaps for the historical fallback"
+  ),
+  fillWithin: seconds(
+    "IFD_GAP_FILL_WITHIN_S",
+    defaults.fillWithin,
+    "Longest gap filled in place from the historical API; longer ones stay pending for backfill --gaps"
   ),
   giveUpAfter: Config.option(
     seconds("IFD_RECONNECT_GIVE_UP_S", Duration.zero, "Fail after reconnecting fails this long (0 = never)")

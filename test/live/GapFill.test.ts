@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Duration, Effect, Fiber, Layer, Logger, Redacted, Stream, TestClock } from "effect"
+import { type Context, Duration, Effect, Fiber, Layer, Logger, Redacted, Stream, TestClock } from "effect"
 import { Budget } from "../../src/gate/Budget.js"
 import * as HistoricalGapFill from "../../src/historical/GapFill.js"
 import * as Historical from "../../src/historical/Historical.js"
@@ -58,6 +58,40 @@ const consume = (s: LiveConfig.LiveSettings, n: number) =>
       Stream.runDrain
     )
     return { rows }
+  })
+
+/**
+ * Streams (the books built from every row) until the fourth connection, the one after a failed fill, is streaming
+ * and its snapshot has been delivered.
+ */
+const untilRebuilt = <R extends LiveStatus>(
+  gw: FakeGateway.FakeGateway,
+  s: LiveConfig.LiveSettings,
+  services: Context.Context<R>
+) =>
+  Effect.gen(function*() {
+    const rows: Array<string> = []
+    const books = new Books()
+    const fiber = yield* LiveSource.gatewayStream(s, undefined).pipe(
+      Stream.runForEach((c) =>
+        Effect.sync(() => {
+          rowsOf(c, rows)
+          books.apply(c.mbo)
+        })
+      ),
+      Effect.provide(services),
+      Effect.fork
+    )
+    const status = yield* Effect.provide(LiveStatus, services)
+    yield* until(() => {
+      const snap = Effect.runSync(status.get)
+      const snapshot = gw.connections()[3]?.snapshot
+      return snapshot !== undefined && gw.connections()[3]!.subscriptions.length > 0 &&
+        snap.state === "Streaming" && snap.gapFillFailures === 1 &&
+        rows.filter(isSnapshotRow).length === snapshot.records
+    })
+    yield* Fiber.interrupt(fiber)
+    return { books, rows, status }
   })
 
 describe("LiveSource with the historical gap fill", () => {
@@ -175,29 +209,7 @@ describe("LiveSource with the historical gap fill", () => {
       const fake = yield* FakeHistorical.serve({ apiKey: KEY, cost: 6, dataFor: historicalAnswer(data) })
       const s = settings(gw.port)
       const end = tsOfRow(expected[1500]!)
-      const services = yield* Layer.build(withFill(fake, s))
-      const rows: Array<string> = []
-      const books = new Books()
-      const fiber = yield* LiveSource.gatewayStream(s, undefined).pipe(
-        Stream.runForEach((c) =>
-          Effect.sync(() => {
-            rowsOf(c, rows)
-            books.apply(c.mbo)
-          })
-        ),
-        Effect.provide(services),
-        Effect.fork
-      )
-      const status = yield* Effect.provide(LiveStatus, services)
-      // Runs until the connection after the failed fill is streaming and its snapshot has been delivered.
-      yield* until(() => {
-        const snap = Effect.runSync(status.get)
-        const snapshot = gw.connections()[3]?.snapshot
-        return snapshot !== undefined && gw.connections()[3]!.subscriptions.length > 0 &&
-          snap.state === "Streaming" && snap.gapFillFailures === 1 &&
-          rows.filter(isSnapshotRow).length === snapshot.records
-      })
-      yield* Fiber.interrupt(fiber)
+      const { books, rows, status } = yield* untilRebuilt(gw, s, yield* Layer.build(withFill(fake, s)))
       // Everything delivered besides the snapshot is the served data, in order, once; nothing from inside the
       // unfilled gap.
       assert.deepStrictEqual(rows.slice(0, 1000), expected.slice(0, 1000))
@@ -226,5 +238,33 @@ describe("LiveSource with the historical gap fill", () => {
       const last = gw.connections()[3]!.subscriptions[0]!
       assert.deepStrictEqual([last.start, last.snapshot], [undefined, true])
       assert.isFalse(fake.requests().some((r) => r.endpoint === "timeseries.get_range" && r.status === 200))
+    }).pipe(Effect.provide(quiet)))
+
+  it.scopedLive("leaves a gap longer than the fill bound pending without asking the API, then rebuilds from a snapshot", () =>
+    Effect.gen(function*() {
+      const data = LiveData.mboRecords({ count: 5000, seed: 10 })
+      const expected = expectedRows(data)
+      const gw = yield* FakeGateway.serve({
+        apiKey: KEY,
+        data: FakeGateway.records(data),
+        faults: [{ dropAfterRecords: 1000 }, { refuseReplay: true }, { skipOnLive: 500 }]
+      })
+      const fake = yield* FakeHistorical.serve({ apiKey: KEY, cost: 0.01, dataFor: historicalAnswer(data) })
+      // Cheap enough, but any gap is longer than a nanosecond.
+      const s = settings(gw.port, { fillWithin: Duration.nanos(1n) })
+      const { books, rows, status } = yield* untilRebuilt(gw, s, yield* Layer.build(withFill(fake, s)))
+      assert.deepStrictEqual(fake.requests(), [])
+      const snap = yield* status.get
+      assert.deepStrictEqual([snap.gapsRecovered, snap.gapFillFailures], [0, 1])
+      const [tooLong, rebuilt] = snap.pendingGaps
+      assert.deepStrictEqual([tooLong!.reason, tooLong!.from?.tsEvent], ["ReplayRefused", tsOfRow(expected[999]!)])
+      assert.include(tooLong!.detail, "IFD_GAP_FILL_WITHIN_S")
+      assert.strictEqual(rebuilt!.reason, "FillFailed")
+      // The books after the snapshot are the served data's as of the snapshot, then every live record after it.
+      const snapshotAt = gw.connections()[3]!.snapshot!.at
+      const index = new Map(expected.map((r, i) => [r, i]))
+      const afterSnapshot = rows.slice(rows.findIndex(isSnapshotRow)).filter((r) => !isSnapshotRow(r)).map((r) => index.get(r)!)
+      assert.deepStrictEqual(afterSnapshot, Array.from({ length: afterSnapshot.length }, (_, i) => snapshotAt + i))
+      assert.deepStrictEqual(bookState(books), bookState(booksOf(servedBatch(data), snapshotAt, afterSnapshot)))
     }).pipe(Effect.provide(quiet)))
 })
