@@ -90,13 +90,30 @@ export const robust = (xs: ArrayLike<number>): Robust => {
   // baselines sort a few hundred thousand values. (No NaN reaches here: every observation is a finite number.)
   const sorted = Float64Array.from(xs).sort()
   const med = mid(sorted)
-  const dev = sorted.map((x) => Math.abs(x - med)).sort()
-  return { median: med, mad: mid(dev) }
+  return { median: med, mad: medianDistance(sorted, med) }
 }
 
 const mid = (s: ArrayLike<number>): number => {
   const m = s.length >> 1
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+/**
+ * The median of |x − m| over sorted values, without a second sort: the distances below m, read downwards, and
+ * those from m up, read upwards, are two ascending runs, merged here only as far as the middle.
+ */
+const medianDistance = (sorted: Float64Array, m: number): number => {
+  const n = sorted.length
+  let up = 0
+  while (up < n && sorted[up]! < m) up++
+  let down = up - 1
+  let prev = 0
+  for (let k = 0; k <= n >> 1; k++) {
+    const d = down >= 0 && (up >= n || m - sorted[down]! <= sorted[up]! - m) ? m - sorted[down--]! : sorted[up++]! - m
+    if (k === (n >> 1) - 1) prev = d
+    if (k === n >> 1) return n % 2 === 1 ? d : (prev + d) / 2
+  }
+  return NaN
 }
 
 const column = (g: ReadonlyArray<Observation>, f: (o: Observation) => number): Float64Array => {
@@ -113,9 +130,13 @@ export const compute = (day: string, from: ReadonlyArray<string>, obs: Iterable<
     if (g === undefined) groups.set(k, [o])
     else g.push(o)
   }
+  // A few thousand keys for hundreds of thousands of observations: each coarse key is built once.
+  const coarse = new Map<string, string>()
   for (const o of obs) {
     put(o.key, o)
-    put(coarseKeyOf(o.key), o)
+    let c = coarse.get(o.key)
+    if (c === undefined) coarse.set(o.key, c = coarseKeyOf(o.key))
+    put(c, o)
   }
   const stats = new Map<string, KeyStats>()
   for (const [key, g] of groups) {

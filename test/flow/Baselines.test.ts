@@ -15,6 +15,24 @@ describe("Baselines", () => {
     assert.deepStrictEqual(Baselines.robust([1, 2, 3, 4, 1000]), { median: 3, mad: 1 })
   })
 
+  it("finds the MAD without a second sort, equal to sorting the deviations, for odd and even counts and ties", () => {
+    let seed = 9
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296
+    const naive = (xs: Array<number>) => {
+      const s = [...xs].sort((a, b) => a - b)
+      const mid = (v: Array<number>) => v.length % 2 === 1 ? v[v.length >> 1]! : (v[(v.length >> 1) - 1]! + v[v.length >> 1]!) / 2
+      const m = mid(s)
+      return { median: m, mad: mid(s.map((x) => Math.abs(x - m)).sort((a, b) => a - b)) }
+    }
+    for (let trial = 0; trial < 500; trial++) {
+      const n = 1 + Math.floor(next() * 40)
+      // Small integers give many ties; a few trials use spread-out values.
+      const xs = Array.from({ length: n }, () => trial % 5 === 0 ? next() * 1e6 - 5e5 : Math.floor(next() * 7) - 3)
+      assert.deepStrictEqual(Baselines.robust(xs), naive(xs), JSON.stringify(xs))
+    }
+    assert.deepStrictEqual(Baselines.robust([]), { median: NaN, mad: NaN })
+  })
+
   it("builds a day's baseline from the N trading days before it, never from the day itself", () => {
     const h = new Baselines.History()
     const days = ["2026-06-01", "2026-06-02", "2026-06-03", "2026-06-04", "2026-06-05"]
