@@ -1,12 +1,17 @@
 /** Entry point (`node dist/main.js`): the command tree on the Node runtime. */
 import { ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Cause, Console, Effect, Layer, Option } from "effect"
+import { Cause, ConfigError, Console, Effect, Layer, Option } from "effect"
 import * as Cli from "./app/Cli.js"
 import * as Logging from "./app/Logging.js"
 
+/** A configuration error names its variable (its text form carries the path); anything else says its message. */
 const messageOf = (e: unknown): string =>
-  typeof e === "object" && e !== null && "message" in e ? String(e.message) : String(e)
+  ConfigError.isConfigError(e)
+    ? String(e)
+    : typeof e === "object" && e !== null && "message" in e
+    ? String(e.message)
+    : String(e)
 
 /** One clear line per expected failure (usage errors are printed by @effect/cli itself); defects in full. */
 const report = (cause: Cause.Cause<unknown>) => {

@@ -4,7 +4,7 @@
  */
 import { NodeSink } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
-import { Clock, Console, Effect, Exit, Stream } from "effect"
+import { Clock, Config, Console, Effect, Exit, Stream } from "effect"
 import * as fs from "node:fs"
 import type { DecodedChunk } from "../dbn/Batch.js"
 import { SignalEngine, type WindowSignal } from "../flow/Signals.js"
@@ -46,6 +46,17 @@ export interface RunOptions {
   readonly around?: (<E, R>(chunks: Stream.Stream<DecodedChunk, E, R>) => Stream.Stream<DecodedChunk, E, R>) | undefined
 }
 
+/**
+ * How long a window stays open after event time passes its end, for trades stamped inside it that arrive late (e.g.
+ * from another channel of the feed). 0 closes it at once (signals come soonest); a trade that comes later is left
+ * out of the windows, counted and flagged `LateTrade`.
+ */
+export const windowGraceMs: Config.Config<number> = Config.integer("IFD_WINDOW_GRACE_MS").pipe(
+  Config.validate({ message: "IFD_WINDOW_GRACE_MS must be between 0 and 300000", validation: (n) => n >= 0 && n <= 300_000 }),
+  Config.withDefault(0),
+  Config.withDescription("Milliseconds a 5-minute window stays open for late trades after event time passes its end")
+)
+
 /** `commitEveryMs` of the runs that nobody watches as they go (a replay as fast as possible, a backfill). */
 export const batchCommitMs = 1_000
 
@@ -73,7 +84,7 @@ export const run = Effect.fn("Pipeline.run")(function*(options: RunOptions) {
   const checkpoints = yield* CheckpointsRepo
   const signalsRepo = yield* SignalsRepo
   // The flow features (sweeps, large prints, premium) are computed from the classified trades, so they are always kept.
-  const engine = new FlowEngine({ collectTrades: true })
+  const engine = new FlowEngine({ collectTrades: true, graceMs: yield* windowGraceMs })
   const signalEngine = new SignalEngine()
   yield* AppSignals.prime(signalEngine, 20)
   let signalsReported = 0

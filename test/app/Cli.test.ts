@@ -77,6 +77,20 @@ describe("command line", () => {
     }
   })
 
+  it("names the variable in a one-line error when a setting from the environment is not valid", async () => {
+    const dir = makeTempDir()
+    try {
+      const sim = path.join(dir, "s.dbn")
+      assert.strictEqual((await cli(["sim", "--out", sim, "--records", "20000", "--seed", "2"])).code, 0)
+      const r = await cli(["replay", sim, "--db", path.join(dir, "x.sqlite")], undefined, { IFD_WINDOW_GRACE_MS: "abc" })
+      assert.strictEqual(r.code, 1)
+      assert.strictEqual(r.stderr.trim().split("\n").length, 1)
+      assert.match(r.stderr, /^error: .*IFD_WINDOW_GRACE_MS.*integer/)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it("generates consecutive trading days with --days, so each day's baselines see the days before it", async () => {
     const dir = makeTempDir()
     try {

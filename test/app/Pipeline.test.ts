@@ -1,16 +1,18 @@
 import { assert, describe, it } from "@effect/vitest"
 import { NodeContext } from "@effect/platform-node"
-import { Effect, Exit, Layer, Option } from "effect"
+import { ConfigProvider, Effect, Exit, Layer, Option, Stream } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Pipeline from "../../src/app/Pipeline.js"
 import { writeSimFile } from "../../src/app/Replay.js"
+import { MarketDataSource } from "../../src/source/MarketDataSource.js"
 import * as ReplaySource from "../../src/source/ReplaySource.js"
 import { CheckpointsRepo } from "../../src/store/CheckpointsRepo.js"
 import { SignalsRepo } from "../../src/store/SignalsRepo.js"
 import * as Store from "../../src/store/Store.js"
 import { WindowsRepo } from "../../src/store/WindowsRepo.js"
 import { tempDir } from "../support/TempDir.js"
+import { chunk, definition, T0 } from "../book/support.js"
 
 const session = { seed: 5, expirations: 2, strikesPerExpiration: 8, targetRecords: 120_000, collectTrades: false }
 
@@ -71,5 +73,36 @@ describe("Pipeline.run", () => {
       assert.strictEqual(held.signals, each.signals)
       assert.isTrue(Option.isSome(held.checkpoint))
       assert.deepStrictEqual(held.checkpoint, each.checkpoint)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("keeps windows open for late trades as long as IFD_WINDOW_GRACE_MS says", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const at = (seconds: number) => T0 + BigInt(Math.round(seconds * 1e9))
+      // A trade stamped 299.5 s arrives after one stamped 300.2 s: late for a window closed at once.
+      const source = MarketDataSource.of({
+        name: "test",
+        stream: () =>
+          Stream.make(chunk([
+            definition({ instrument: 42, cls: "C", strike: 17_000 }),
+            { action: "T", id: 9, side: "B", price: 10.5, size: 3, ts: at(1) },
+            { action: "T", id: 9, side: "B", price: 10.5, size: 1, ts: at(300.2) },
+            { action: "T", id: 9, side: "A", price: 10, size: 2, ts: at(299.5) }
+          ]))
+      })
+      const runWith = (env: Record<string, string>, db: string) =>
+        Pipeline.run({}).pipe(
+          Effect.provideService(MarketDataSource, source),
+          Effect.provide(Store.layer({ filename: path.join(dir, db) })),
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+        )
+      const atOnce = yield* runWith({}, "a.sqlite")
+      assert.strictEqual(atOnce.stats.lateTrades, 1)
+      const graced = yield* runWith({ IFD_WINDOW_GRACE_MS: "1000" }, "b.sqlite")
+      assert.strictEqual(graced.stats.lateTrades, 0)
+      const first = (yield* stored(path.join(dir, "b.sqlite"))).windows[0]!
+      assert.deepStrictEqual([first.askVolume, first.bidVolume], [3, 2])
+      const bad = yield* Effect.exit(runWith({ IFD_WINDOW_GRACE_MS: "-5" }, "c.sqlite"))
+      assert.isTrue(Exit.isFailure(bad))
     }).pipe(Effect.provide(NodeContext.layer)))
 })

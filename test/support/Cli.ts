@@ -9,9 +9,12 @@ export const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
  * Runs the CLI in a child process to its exit, without blocking this worker's event loop (vitest's RPC needs it:
  * `spawnSync` inside a test makes the run fail).
  */
-export const cli = (args: ReadonlyArray<string>, input?: Uint8Array) =>
+export const cli = (args: ReadonlyArray<string>, input?: Uint8Array, env?: Record<string, string>) =>
   new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [main, ...args], { stdio: ["pipe", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [main, ...args], {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: env === undefined ? process.env : { ...process.env, ...env }
+    })
     let stdout = ""
     let stderr = ""
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d))
