@@ -203,6 +203,13 @@ const dashboardRoutes = (status: StreamStatus, data: DashboardRepo.DashboardRepo
     const list = day === undefined || data === undefined ? [] : yield* data.windows(day, expiration)
     return HttpServerResponse.unsafeJson({ day: day ?? null, expiration: expiration ?? null, windows: list })
   }).pipe(Effect.catchTag("StoreError", storeFailure))
+  const underlying = Effect.gen(function*() {
+    const params = yield* searchParams
+    const day = yield* dayOf(params)
+    const expiration = params.get("expiration") ?? undefined
+    const list = day === undefined || data === undefined ? [] : yield* data.underlying(day, expiration)
+    return HttpServerResponse.unsafeJson({ day: day ?? null, expiration: expiration ?? null, underlying: list })
+  }).pipe(Effect.catchTag("StoreError", storeFailure))
   const signals = Effect.gen(function*() {
     const day = yield* dayOf(yield* searchParams)
     const list = day === undefined || data === undefined
@@ -210,7 +217,7 @@ const dashboardRoutes = (status: StreamStatus, data: DashboardRepo.DashboardRepo
       : yield* data.signals(day)
     return HttpServerResponse.unsafeJson({ day: day ?? null, signals: list })
   }).pipe(Effect.catchTag("StoreError", storeFailure))
-  return { expirations, windows, signals }
+  return { expirations, windows, underlying, signals }
 }
 
 const control = (settings: ControlSettings, status: StreamStatus, action: Effect.Effect<void>) =>
@@ -240,6 +247,7 @@ export const router = (settings: ControlSettings, status: StreamStatus, data?: D
     HttpRouter.get("/", Effect.sync(() => HttpServerResponse.html(Page.html()))),
     HttpRouter.get("/api/expirations", dashboard.expirations),
     HttpRouter.get("/api/windows", dashboard.windows),
+    HttpRouter.get("/api/underlying", dashboard.underlying),
     HttpRouter.get("/api/signals", dashboard.signals),
     HttpRouter.get(
       "/events",

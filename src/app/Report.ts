@@ -46,6 +46,7 @@ export const load = (options: Omit<ReportOptions, "out" | "db"> & { readonly sou
       })
     }
     const windows = yield* repo.windows(day, options.expiration)
+    const underlying = yield* repo.underlying(day, options.expiration)
     const signals = (yield* repo.signals(day)).filter((s) =>
       options.expiration === undefined || s.expiration === options.expiration
     )
@@ -55,6 +56,7 @@ export const load = (options: Omit<ReportOptions, "out" | "db"> & { readonly sou
       source: options.source,
       expirations,
       windows,
+      underlying,
       signals,
       expiration: options.expiration
     }

@@ -1,7 +1,7 @@
 /**
- * The live dashboard page served at `GET /` by the control server: loads the day's expirations, windows and signals
- * from the JSON routes, then follows `GET /events` (server-sent events: windows, signal, status) without reloading.
- * Issue 7 (dashboard).
+ * The live dashboard page served at `GET /` by the control server: loads the day's expirations, windows, underlying
+ * and signals from the JSON routes, then follows `GET /events` (server-sent events: windows, signal, status) without
+ * reloading. Issue 7 (dashboard).
  */
 import * as Render from "./Render.js"
 
@@ -31,9 +31,30 @@ const BOOTSTRAP = String.raw`
   }
   function load(expiration) {
     if (expiration === null) return Promise.resolve();
-    return json("api/windows" + q({ day: day, expiration: expiration })).then(function (r) {
-      if (day === null && r.day !== null) showDay(r.day);
-      dash.setWindows(expiration, r.windows);
+    var params = q({ day: day, expiration: expiration });
+    return Promise.all([
+      json("api/windows" + params).then(function (r) {
+        if (day === null && r.day !== null) showDay(r.day);
+        dash.setWindows(expiration, r.windows);
+      }),
+      json("api/underlying" + params).then(function (r) { dash.setUnderlying(r.underlying); })
+    ]);
+  }
+  // The underlying is stored with the windows' signals in the same commit, so it can be read once their event is here.
+  // One read per (day, expiration) at a time; events arriving meanwhile ask for one more read after it.
+  var underlyingReads = {};
+  function refreshUnderlying(d, expiration) {
+    var k = d + "|" + expiration;
+    if (underlyingReads[k]) { underlyingReads[k] = "again"; return; }
+    underlyingReads[k] = "busy";
+    json("api/underlying" + q({ day: d, expiration: expiration })).then(function (r) {
+      dash.setUnderlying(r.underlying);
+    }).catch(function (err) {
+      console.warn("underlying: " + (err && err.message || err));
+    }).then(function () {
+      var again = underlyingReads[k] === "again";
+      delete underlyingReads[k];
+      if (again) refreshUnderlying(d, expiration);
     });
   }
   function showDay(d) {
@@ -53,7 +74,14 @@ const BOOTSTRAP = String.raw`
     es.addEventListener("error", function () { feedState = "reconnecting"; document.body.setAttribute("data-sse", "error"); showStatus(); });
     on(es, "windows", function (w) {
       // A day asked for by name takes only its own windows from the live feed.
-      dash.addWindows(requested ? w.filter(function (x) { return new Date(x.windowStart).toISOString().slice(0, 10) === requested; }) : w);
+      var taken = requested ? w.filter(function (x) { return new Date(x.windowStart).toISOString().slice(0, 10) === requested; }) : w;
+      dash.addWindows(taken);
+      // Another expiration reads its underlying when it is chosen (load).
+      var days = {};
+      for (var i = 0; i < taken.length; i++) {
+        if (taken[i].expiration === dash.current()) days[new Date(taken[i].windowStart).toISOString().slice(0, 10)] = true;
+      }
+      for (var d in days) refreshUnderlying(d, dash.current());
     });
     on(es, "signal", function (s) { dash.addSignals([s]); });
     on(es, "status", function (s) { lastStatus = s; showStatus(); });

@@ -1,6 +1,7 @@
 /**
  * What the live page and the static report share: the HTML skeleton, the CSS and the browser script that draws the
- * pressure heatmap (strike × 5-minute window, calls and puts side by side), the signal feed and the state panel.
+ * pressure heatmap (strike × 5-minute window, calls and puts side by side, with the underlying as an at-the-money
+ * line), the signal feed and the state panel.
  * Plain strings: the script is vanilla JS + SVG with no external URL. Issue 7 (dashboard).
  */
 
@@ -21,6 +22,9 @@ export const WINDOW_COLUMNS = [
   "maxTradeSize"
 ] as const
 
+/** Columns of a compacted underlying point (`compactUnderlying`); the script expands them back. */
+export const UNDERLYING_COLUMNS = ["windowStart", "expiration", "underlying", "method"] as const
+
 export const STYLE = String.raw`
 :root { color-scheme: dark; --bg: #0e1116; --panel: #161b22; --line: #2a313c; --fg: #d8dee9; --dim: #8b95a5;
   --buy: #22c55e; --sell: #ef4444; --neutral: #8a94a6; --warn: #f59e0b; }
@@ -34,6 +38,7 @@ select { background: var(--bg); color: var(--fg); border: 1px solid var(--line);
 .legend { display: flex; align-items: center; gap: 6px; color: var(--dim); margin-left: auto; }
 .legend .bar { width: 160px; height: 10px; border-radius: 2px;
   background: linear-gradient(90deg, var(--sell), var(--neutral) 50%, var(--buy)); }
+.legend .atm { width: 18px; border-top: 2px solid var(--fg); margin-left: 10px; }
 .legend .op { width: 60px; height: 10px; border-radius: 2px; background: linear-gradient(90deg, rgba(138,148,166,.1), rgba(138,148,166,1)); }
 main { display: grid; grid-template-columns: minmax(0, 1fr) 360px; gap: 10px; padding: 10px; height: calc(100vh - 46px); }
 section.card { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; min-height: 0; }
@@ -45,6 +50,10 @@ section.card h2 { margin: 0 0 6px; font-size: 11px; text-transform: uppercase; l
 #heatmap rect.cell:hover { stroke: #fff; stroke-width: 1; }
 #heatmap rect.mark { fill: none; stroke: #f59e0b; stroke-width: 1.5; pointer-events: none; }
 #heatmap rect.mark.focus { stroke: #fff; stroke-width: 2.5; }
+#heatmap polyline.underlying { fill: none; stroke: var(--fg); stroke-width: 1.5; stroke-opacity: .9; stroke-linejoin: round;
+  stroke-linecap: round; pointer-events: none; }
+#heatmap text.underlying { fill: var(--fg); font-weight: 600; paint-order: stroke; stroke: var(--bg); stroke-width: 3px;
+  pointer-events: none; }
 #feed li.signal { cursor: pointer; }
 #feed li.signal.focus { outline: 1px solid var(--warn); }
 #heatmap .empty { color: var(--dim); padding: 30px; }
@@ -79,7 +88,8 @@ export const BODY = String.raw`
   <label>expiration <select id="expiration"></select></label>
   <span id="day" class="dim"></span>
   <span class="legend"><span>sell (bid)</span><span class="bar"></span><span>buy (ask)</span>
-    <span style="margin-left:10px">log(ask/bid) ±${LOG_RATIO_CLAMP}; opacity</span><span class="op"></span><span>volume</span></span>
+    <span style="margin-left:10px">log(ask/bid) ±${LOG_RATIO_CLAMP}; opacity</span><span class="op"></span><span>volume</span>
+    <span class="atm"></span><span>ATM (underlying)</span></span>
 </header>
 <main>
   <section class="card" id="heatmap-card"><h2>Pressure heatmap · strike × 5-minute window</h2><div id="heatmap"></div></section>
@@ -93,13 +103,15 @@ export const BODY = String.raw`
 
 /**
  * The drawing code, run in the browser: `IFD.create()` returns a dashboard whose methods take windows
- * (PressureWindow JSON), signals (WindowSignal JSON) and status snapshots, and redraw at most once per frame.
+ * (PressureWindow JSON), the underlying per window (UnderlyingPoint JSON), signals (WindowSignal JSON) and status
+ * snapshots, and redraw at most once per frame.
  */
 export const SCRIPT = String.raw`
 (function () {
   "use strict";
   var CLAMP = ${LOG_RATIO_CLAMP};
   var COLUMNS = ${JSON.stringify(WINDOW_COLUMNS)};
+  var UNDERLYING_COLUMNS = ${JSON.stringify(UNDERLYING_COLUMNS)};
   var tz = "America/New_York";
   var hm = new Intl.DateTimeFormat("en-US", { timeZone: tz, hour: "2-digit", minute: "2-digit", hour12: false });
   var hms = new Intl.DateTimeFormat("en-US", { timeZone: tz, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
@@ -133,6 +145,18 @@ export const SCRIPT = String.raw`
     return out;
   }
 
+  /** Expands the report's compact underlying ({ expirations, rows }) into UnderlyingPoint objects. */
+  function expandUnderlying(compact) {
+    var out = [];
+    for (var i = 0; i < compact.rows.length; i++) {
+      var r = compact.rows[i], u = {};
+      for (var j = 0; j < UNDERLYING_COLUMNS.length; j++) u[UNDERLYING_COLUMNS[j]] = r[j];
+      u.expiration = compact.expirations[u.expiration];
+      out.push(u);
+    }
+    return out;
+  }
+
   /** Signed log pressure in [-CLAMP, CLAMP]; no bid volume (ratio null) is the buy extreme, no volume at all neutral. */
   function logPressure(w) {
     if (w.pressureRatio === null || w.pressureRatio === undefined) return w.askVolume > 0 ? CLAMP : 0;
@@ -156,6 +180,7 @@ export const SCRIPT = String.raw`
     var statusEl = document.getElementById("status");
     var tip = document.getElementById("tip");
     var byExpiration = {};   // expiration -> Map(key -> window), only for expirations loaded
+    var underlyingOf = {};   // expiration -> Map(windowStart -> UnderlyingPoint)
     var summaries = {};      // expiration -> { windows, volume }
     var current = null;
     var signals = [];        // newest first
@@ -212,6 +237,17 @@ export const SCRIPT = String.raw`
       }
       byExpiration[expiration] = m;
       if (expiration === current) schedule();
+    }
+
+    /** Upserts the underlying of windows (UnderlyingPoint JSON, any expirations). */
+    function setUnderlying(list) {
+      var redraw = false;
+      for (var i = 0; i < list.length; i++) {
+        var u = list[i], m = underlyingOf[u.expiration] || (underlyingOf[u.expiration] = new Map());
+        m.set(u.windowStart, u);
+        if (u.expiration === current) redraw = true;
+      }
+      if (redraw) schedule();
     }
 
     /** Upserts live windows: the loaded expirations get the cells, every expiration its summary. */
@@ -302,6 +338,7 @@ export const SCRIPT = String.raw`
           (top + row[w.strike] * ch) + "\" width=\"" + Math.max(1, cw - 1) + "\" height=\"" + Math.max(1, ch - 1) +
           "\" fill=\"" + colour(logPressure(w)) + "\" fill-opacity=\"" + op.toFixed(3) + "\"/>");
       }
+      drawUnderlying(out, underlyingOf[current], strikes, times, x0, cw, ch, top);
       // Reported signals of this expiration outlined on their cells; the one picked in the feed stands out.
       for (var q = 0; q < signals.length; q++) {
         var sg = signals[q];
@@ -313,6 +350,50 @@ export const SCRIPT = String.raw`
       }
       out.push("</svg>");
       heat.innerHTML = out.join("");
+    }
+
+    /**
+     * The underlying as a line across each panel: at a window's column centre, at its height on the strike axis
+     * (linear between the two strike rows around it). A window without an underlying, or outside the strikes shown,
+     * breaks the line; one polyline per unbroken run.
+     */
+    function drawUnderlying(out, points, strikes, times, x0, cw, ch, top) {
+      if (!points || points.size === 0) return;
+      var cellW = Math.max(1, cw - 1), cellH = Math.max(1, ch - 1);
+      function rowMid(i) { return top + i * ch + cellH / 2; }
+      function yOf(u) {
+        var last = strikes.length - 1;
+        if (!(u <= strikes[0] && u >= strikes[last])) return null;
+        var i = 0;
+        while (i < last && strikes[i + 1] >= u) i++;
+        return i === last ? rowMid(i) : rowMid(i) + (strikes[i] - u) / (strikes[i] - strikes[i + 1]) * ch;
+      }
+      var ys = [], latest = -1;
+      for (var j = 0; j < times.length; j++) {
+        var p = points.get(times[j]);
+        var u = p && typeof p.underlying === "number" ? p.underlying : null;
+        ys.push(u === null ? null : yOf(u));
+        if (u !== null) latest = j;
+      }
+      if (latest < 0) return;
+      var value = points.get(times[latest]).underlying;
+      for (var side in x0) {
+        var run = [];
+        for (var k = 0; k <= ys.length; k++) {
+          if (k < ys.length && ys[k] !== null) { run.push((x0[side] + k * cw + cellW / 2).toFixed(2) + "," + ys[k].toFixed(2)); continue; }
+          if (run.length > 0) out.push("<polyline class=\"underlying\" data-type=\"" + side + "\" points=\"" + run.join(" ") + "\"/>");
+          run = [];
+        }
+        // The label sits at the latest window's underlying, or on the edge it lies beyond when off the strikes shown.
+        var y = ys[latest], mark = "";
+        if (y === null) {
+          mark = value > strikes[0] ? " ▲" : " ▼";
+          y = value > strikes[0] ? rowMid(0) : rowMid(strikes.length - 1);
+        }
+        var x = x0[side] + latest * cw + cellW / 2, left = latest * cw < 90;
+        out.push("<text class=\"underlying\" data-type=\"" + side + "\" x=\"" + (left ? x + 4 : x - 4) + "\" y=\"" + (y - 4).toFixed(2) +
+          "\"" + (left ? "" : " text-anchor=\"end\"") + ">ATM " + n0.format(value) + mark + "</text>");
+      }
     }
 
     heat.addEventListener("mousemove", function (ev) {
@@ -327,13 +408,17 @@ export const SCRIPT = String.raw`
         "unknown vol    " + n0.format(w.unknownVolume) + "\n" +
         "ask/bid ratio  " + ratio + "\n" +
         "trades         " + n0.format(w.totalTrades) + "  avg " + num(w.avgTradeSize) + "  max " + n0.format(w.maxTradeSize) + "\n" +
-        "premium        " + money(w.premium);
+        "premium        " + money(w.premium) + underlyingLine(w.windowStart);
       tip.style.display = "block";
       var x = ev.clientX + 14, y = ev.clientY + 14;
       if (x + tip.offsetWidth > window.innerWidth) x = ev.clientX - tip.offsetWidth - 10;
       if (y + tip.offsetHeight > window.innerHeight) y = ev.clientY - tip.offsetHeight - 10;
       tip.style.left = x + "px"; tip.style.top = y + "px";
     });
+    function underlyingLine(windowStart) {
+      var p = underlyingOf[current] ? underlyingOf[current].get(windowStart) : undefined;
+      return p && typeof p.underlying === "number" ? "\nunderlying     " + nf.format(p.underlying) + " (" + p.method + ")" : "";
+    }
     heat.addEventListener("mouseleave", function () { tip.style.display = "none"; });
 
     function signalHtml(s, fresh) {
@@ -449,7 +534,7 @@ export const SCRIPT = String.raw`
     }
 
     return {
-      setExpirations: setExpirations, setWindows: setWindows, addWindows: addWindows,
+      setExpirations: setExpirations, setWindows: setWindows, addWindows: addWindows, setUnderlying: setUnderlying,
       setSignals: setSignals, addSignals: addSignals, setStatus: setStatus, setStatusRows: setStatusRows,
       current: function () { return current; },
       select: function (e) { current = e; fillSelect(); schedule(); },
@@ -457,7 +542,7 @@ export const SCRIPT = String.raw`
     };
   }
 
-  window.IFD = { create: create, expand: expand, logPressure: logPressure, clock: clock };
+  window.IFD = { create: create, expand: expand, expandUnderlying: expandUnderlying, logPressure: logPressure, clock: clock };
 })();
 `
 

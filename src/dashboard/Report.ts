@@ -1,9 +1,10 @@
 /**
  * The static report: the dashboard's views over stored data in one self-contained HTML file, the data inlined as
- * JSON (windows compacted to rows) and drawn by the same script as the live page. Issue 7 (dashboard).
+ * JSON (windows and underlying compacted to rows) and drawn by the same script as the live page. Issue 7 (dashboard).
  */
 import type { PressureWindow } from "../flow/PressureWindow.js"
 import type { WindowSignal } from "../flow/Signals.js"
+import type { UnderlyingPoint } from "../store/DashboardRepo.js"
 import * as Render from "./Render.js"
 
 export interface ReportData {
@@ -16,27 +17,43 @@ export interface ReportData {
   readonly expirations: ReadonlyArray<{ readonly expiration: string; readonly windows: number; readonly volume: number }>
   /** Every window of the day for the listed expirations. */
   readonly windows: ReadonlyArray<PressureWindow>
+  /** The underlying of each window of the day for the listed expirations (the at-the-money line). */
+  readonly underlying: ReadonlyArray<UnderlyingPoint>
   /** Reported signals, newest first. */
   readonly signals: ReadonlyArray<WindowSignal>
   /** Expiration shown first (default: the most traded). */
   readonly expiration?: string | undefined
 }
 
-/** Windows as `{ expirations, rows }`, each row `Render.WINDOW_COLUMNS` with the expiration as an index. */
-export const compactWindows = (windows: ReadonlyArray<PressureWindow>) => {
+/** Rows as `{ expirations, rows }`, each expiration name replaced by its index in `expirations`. */
+const compact = <A extends { readonly expiration: string }>(
+  items: ReadonlyArray<A>,
+  row: (a: A, expiration: number) => ReadonlyArray<unknown>
+) => {
   const expirations: Array<string> = []
   const index = new Map<string, number>()
-  const rows = windows.map((w) => {
-    let e = index.get(w.expiration)
+  const rows = items.map((a) => {
+    let e = index.get(a.expiration)
     if (e === undefined) {
       e = expirations.length
-      expirations.push(w.expiration)
-      index.set(w.expiration, e)
+      expirations.push(a.expiration)
+      index.set(a.expiration, e)
     }
-    return [w.windowStart, e, w.strike, w.optionType, w.bidVolume, w.askVolume, w.unknownVolume, w.totalTrades, w.premium, w.maxTradeSize]
+    return row(a, e)
   })
   return { expirations, rows }
 }
+
+/** Windows as `{ expirations, rows }`, each row `Render.WINDOW_COLUMNS` with the expiration as an index. */
+export const compactWindows = (windows: ReadonlyArray<PressureWindow>) =>
+  compact(windows, (w, e) => [
+    w.windowStart, e, w.strike, w.optionType, w.bidVolume, w.askVolume, w.unknownVolume, w.totalTrades, w.premium,
+    w.maxTradeSize
+  ])
+
+/** Underlying points as `{ expirations, rows }`, each row `Render.UNDERLYING_COLUMNS` with the expiration as an index. */
+export const compactUnderlying = (points: ReadonlyArray<UnderlyingPoint>) =>
+  compact(points, (u, e) => [u.windowStart, e, u.underlying, u.method])
 
 const BOOTSTRAP = String.raw`
 (function () {
@@ -51,6 +68,7 @@ const BOOTSTRAP = String.raw`
   var groups = {};
   for (var i = 0; i < windows.length; i++) (groups[windows[i].expiration] = groups[windows[i].expiration] || []).push(windows[i]);
   for (var e in groups) dash.setWindows(e, groups[e]);
+  dash.setUnderlying(IFD.expandUnderlying(data.underlying));
   dash.setSignals(data.signals);
   var volume = 0;
   for (var j = 0; j < windows.length; j++) volume += windows[j].bidVolume + windows[j].askVolume + windows[j].unknownVolume;
@@ -81,6 +99,7 @@ export const html = (data: ReportData): string =>
         expirations: data.expirations,
         expiration: data.expiration ?? null,
         windows: compactWindows(data.windows),
+        underlying: compactUnderlying(data.underlying),
         signals: data.signals
       })
     }</script>`

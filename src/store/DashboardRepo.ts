@@ -1,6 +1,7 @@
 /**
- * The dashboard's reads: which UTC days and expirations have windows, one expiration's windows of a day, and the
- * reported signals of a day newest first (as `WindowSignal`s, the shape the live feed publishes). Issue 7 (dashboard).
+ * The dashboard's reads: which UTC days and expirations have windows, one expiration's windows of a day, the
+ * underlying of each window (the heatmap's at-the-money line) and the reported signals of a day newest first (as
+ * `WindowSignal`s, the shape the live feed publishes). Issue 7 (dashboard).
  */
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
@@ -18,6 +19,18 @@ export interface ExpirationSummary {
   readonly windows: number
   /** Contracts traded (bid + ask + unknown volume). */
   readonly volume: number
+}
+
+/** The underlying of one expiration in one 5-minute window (the same for every strike of it). */
+export interface UnderlyingPoint {
+  /** Window start, ms since epoch. */
+  readonly windowStart: number
+  /** YYYY-MM-DD. */
+  readonly expiration: string
+  /** Price in index points; null when it could not be derived for the window. */
+  readonly underlying: number | null
+  /** How it was derived: the future's mid or put-call parity. */
+  readonly method: "future" | "parity" | null
 }
 
 /** Reported signals of a day sent to the page at most. */
@@ -72,6 +85,22 @@ const rangeOf = (operation: string, day: string) => {
     : Effect.succeed(range)
 }
 
+type UnderlyingRow = {
+  readonly window_start: number
+  readonly expiration: string
+  readonly underlying: number | null
+  readonly underlying_method: "future" | "parity" | null
+}
+
+/** The underlying query over `[start, end)` ms; exported so a test can pin its query plan. */
+export const underlyingStatement = (sql: SqlClient.SqlClient, start: number, end: number, expiration?: string) =>
+  // A range on window_start walks the primary key in GROUP BY order (no temp b-tree); signals_by_day would not.
+  // With a single MAX, SQLite takes the bare underlying_method from the row holding that max.
+  sql<UnderlyingRow>`SELECT window_start, expiration, MAX(underlying) AS underlying, underlying_method
+    FROM signals WHERE window_start >= ${start} AND window_start < ${end}
+    ${expiration === undefined ? sql`` : sql`AND expiration = ${expiration}`}
+    GROUP BY window_start, expiration ORDER BY window_start, expiration`
+
 /** The queries over a client; the control server builds them only when the process has a database. */
 export const make = (sql: SqlClient.SqlClient) => {
   /** UTC day (YYYY-MM-DD) of the latest stored window, or undefined when there is none. */
@@ -111,6 +140,21 @@ export const make = (sql: SqlClient.SqlClient) => {
     mapSql("DashboardRepo.windows")
   )
 
+  /** One row per window and expiration of the UTC day, in time order. */
+  const underlying = Effect.fn("DashboardRepo.underlying")(
+    function*(day: string, expiration?: string) {
+      const [start, end] = yield* rangeOf("DashboardRepo.underlying", day)
+      const rows = yield* underlyingStatement(sql, start, end, expiration)
+      return rows.map((r): UnderlyingPoint => ({
+        windowStart: r.window_start,
+        expiration: r.expiration,
+        underlying: r.underlying,
+        method: r.underlying === null ? null : r.underlying_method
+      }))
+    },
+    mapSql("DashboardRepo.underlying")
+  )
+
   /** Reported signals whose window starts on the UTC day, newest first. */
   const signals = Effect.fn("DashboardRepo.signals")(
     function*(day: string, limit: number = SIGNALS_LIMIT) {
@@ -123,7 +167,7 @@ export const make = (sql: SqlClient.SqlClient) => {
     mapSql("DashboardRepo.signals")
   )
 
-  return { latestDay, expirations, windows, signals } as const
+  return { latestDay, expirations, windows, underlying, signals } as const
 }
 
 export type DashboardRepo = ReturnType<typeof make>

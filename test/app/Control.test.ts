@@ -104,6 +104,16 @@ describe("Control", () => {
       assert.strictEqual(r.body, "ok")
     }))
 
+  it.scoped("answers the dashboard's reads empty, the underlying included, when the process has no database", () =>
+    Effect.gen(function*() {
+      const { base } = yield* start(undefined)
+      const r = yield* request(`${base}/api/underlying?expiration=2026-06-19`)
+      assert.strictEqual(r.status, 200)
+      assert.deepStrictEqual(JSON.parse(r.body), { day: null, expiration: "2026-06-19", underlying: [] })
+      const windows = yield* request(`${base}/api/windows`)
+      assert.deepStrictEqual(JSON.parse(windows.body), { day: null, expiration: null, windows: [] })
+    }))
+
   it.scoped("serves a JSON-safe status snapshot that counts chunks and signals", () =>
     Effect.gen(function*() {
       const { base, status } = yield* start(undefined)

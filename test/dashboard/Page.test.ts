@@ -1,4 +1,5 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer, Option } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -6,8 +7,22 @@ import type { Browser } from "playwright-core"
 import * as Control from "../../src/app/Control.js"
 import { StreamStatus } from "../../src/app/Status.js"
 import type { PressureWindow } from "../../src/flow/PressureWindow.js"
+import type { UnderlyingPoint } from "../../src/store/DashboardRepo.js"
+import { SignalsRepo } from "../../src/store/SignalsRepo.js"
 import * as Store from "../../src/store/Store.js"
-import { busiest, buyOnlyWindow, cellsOf, isPng, openSeeded, closeSeeded, signal, watchErrors } from "./Support.js"
+import {
+  assertLine,
+  busiest,
+  buyOnlyWindow,
+  cellsOf,
+  closeSeeded,
+  expectedLine,
+  heatmapGeometry,
+  isPng,
+  openSeeded,
+  signal,
+  watchErrors
+} from "./Support.js"
 
 let dir: string
 let db: string
@@ -25,7 +40,7 @@ const serve = Effect.gen(function*() {
   const context = yield* Layer.build(Layer.merge(StreamStatus.Default, Store.layer({ filename: db })))
   const status = Context.get(context, StreamStatus)
   const address = yield* Control.make({ ...Control.defaults, port: 0, token: Option.none() }).pipe(Effect.provide(context))
-  return { status, base: `http://127.0.0.1:${address.port}` }
+  return { status, context, base: `http://127.0.0.1:${address.port}` }
 })
 
 const openPage = (url: string) =>
@@ -124,6 +139,76 @@ describe("live dashboard", () => {
       // IFD_SCREENSHOT_DIR keeps the screenshot for a human look.
       const keep = process.env["IFD_SCREENSHOT_DIR"]
       if (keep !== undefined) fs.copyFileSync(png, path.join(keep, "dashboard.png"))
+      assert.deepStrictEqual(errors, [])
+    }))
+
+  it.scoped("draws the underlying in both panels at its height between the strike rows around it", () =>
+    Effect.gen(function*() {
+      const { base } = yield* serve
+      const { page, errors } = yield* openPage(`${base}/`)
+      const expiration = busiest(windows)
+      const r = yield* Effect.promise(() =>
+        fetch(`${base}/api/underlying?expiration=${expiration}`).then((r) => r.json() as Promise<{ underlying: Array<UnderlyingPoint> }>)
+      )
+      // One row per window of the expiration, whatever its number of strikes.
+      assert.strictEqual(r.underlying.length, new Set(windows.filter((w) => w.expiration === expiration).map((w) => w.windowStart)).size)
+      yield* Effect.promise(() => page.locator("#heatmap polyline.underlying").first().waitFor({ state: "attached" }))
+      const geometry = yield* Effect.promise(() => heatmapGeometry(page))
+      for (const type of ["C", "P"] as const) {
+        const expected = expectedLine(geometry, type, r.underlying)
+        assert.isAbove(expected.length, 50)
+        assertLine(geometry, type, expected)
+      }
+      // Labelled with the latest underlying.
+      const latest = r.underlying.filter((u) => u.underlying !== null).at(-1)!.underlying!
+      const label = `ATM ${Math.round(latest).toLocaleString("en-US")}`
+      assert.deepStrictEqual(geometry.labels.map((l) => [l.type, l.text]), [["C", label], ["P", label]])
+
+      // A cell under the line keeps its tooltip, which also gives the window's underlying.
+      const [px, py] = geometry.lines[0]!.points.find(([x, y]) =>
+        geometry.cells.some((c) => x > c.x + 1 && x < c.x + c.w - 1 && y > c.y + 1 && y < c.y + c.h - 1)
+      )!
+      const origin = yield* Effect.promise(() =>
+        page.evaluate<[number, number]>(
+          `(() => { const r = document.querySelector("#heatmap svg").getBoundingClientRect(); return [r.left, r.top] })()`
+        )
+      )
+      yield* Effect.promise(() => page.mouse.move(origin[0] + px, origin[1] + py))
+      const tip = page.locator("#tip")
+      yield* Effect.promise(() => tip.waitFor({ state: "visible" }))
+      assert.match((yield* Effect.promise(() => tip.textContent())) ?? "", /underlying +[\d,.]+ \(parity\)/)
+      assert.deepStrictEqual(errors, [])
+    }))
+
+  it.scoped("extends the underlying line to a window that arrives over the event stream", () =>
+    Effect.gen(function*() {
+      const { base, status, context } = yield* serve
+      const { page, errors } = yield* openPage(`${base}/`)
+      const expiration = busiest(windows)
+      const last = Math.max(...windows.map((w) => w.windowStart))
+      const w = { ...buyOnlyWindow(last + 300_000, expiration, 21_500), optionType: "C" as const }
+      // The pipeline commits a window's signals before it publishes the window; halfway between two strike rows.
+      const s = signal({ windowStart: w.windowStart, expiration, strike: 21_500, underlying: 21_525, reported: false })
+      const sql = Context.get(context, SqlClient.SqlClient)
+      yield* Effect.addFinalizer(() => Effect.orDie(sql`DELETE FROM signals WHERE window_start = ${w.windowStart}`))
+      yield* Context.get(context, SignalsRepo).insert([s])
+      const before = (yield* Effect.promise(() => heatmapGeometry(page))).lines
+        .filter((l) => l.type === "C").reduce((n, l) => n + l.points.length, 0)
+
+      yield* status.onWindows([w])
+      yield* Effect.promise(() => page.waitForFunction(`[...document.querySelectorAll("#heatmap polyline.underlying[data-type='C']")]
+        .reduce((n, l) => n + l.points.numberOfItems, 0) === ${before + 1}`))
+      const geometry = yield* Effect.promise(() => heatmapGeometry(page))
+      const [expected] = expectedLine(geometry, "C", [{ windowStart: w.windowStart, underlying: 21_525 }])
+      const mid = (strike: number) => {
+        const c = geometry.cells.find((c) => c.strike === strike)!
+        return c.y + c.h / 2
+      }
+      assert.closeTo(expected![1], (mid(21_500) + mid(21_550)) / 2, 1e-9)
+      const drawn = geometry.lines.filter((l) => l.type === "C").flatMap((l) => l.points)
+      const point = drawn.find((p) => Math.abs(p[0] - expected![0]) < 0.01)!
+      assert.closeTo(point[1], expected![1], 0.01)
+      assert.include(geometry.labels.find((l) => l.type === "C")!.text, "ATM 21,525")
       assert.deepStrictEqual(errors, [])
     }))
 

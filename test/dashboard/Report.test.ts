@@ -10,7 +10,18 @@ import * as Render from "../../src/dashboard/Render.js"
 import * as Report from "../../src/dashboard/Report.js"
 import * as Store from "../../src/store/Store.js"
 import { cli } from "../support/Cli.js"
-import { busiest, cellsOf, isPng, openSeeded, closeSeeded, signal, watchErrors } from "./Support.js"
+import {
+  assertLine,
+  busiest,
+  cellsOf,
+  closeSeeded,
+  expectedLine,
+  heatmapGeometry,
+  isPng,
+  openSeeded,
+  signal,
+  watchErrors
+} from "./Support.js"
 
 
 let dir: string
@@ -80,6 +91,33 @@ describe("static report", () => {
       const png = path.join(dir, "report.png")
       yield* Effect.promise(() => page.screenshot({ path: png }))
       assert.isTrue(isPng(png))
+      assert.deepStrictEqual(requests, [])
+      assert.deepStrictEqual(errors, [])
+    }))
+
+  it.scoped("draws the underlying line from the inlined data with no request", () =>
+    Effect.gen(function*() {
+      const day = new Date(windows[0]!.windowStart).toISOString().slice(0, 10)
+      const data = yield* AppReport.load({ day, expiration: undefined, source: "ifd.sqlite" }).pipe(
+        Effect.provide(Store.layer({ filename: db }))
+      )
+      const file = path.join(dir, "report-underlying.html")
+      fs.writeFileSync(file, Report.html(data))
+
+      const { page, errors, requests } = yield* render(file)
+      for (const expiration of [...new Set(windows.map((w) => w.expiration))]) {
+        yield* Effect.promise(() => page.selectOption("#expiration", expiration))
+        yield* Effect.promise(() =>
+          page.waitForFunction(`document.querySelectorAll("#heatmap rect.cell").length === ${cellsOf(windows, expiration)}`)
+        )
+        const geometry = yield* Effect.promise(() => heatmapGeometry(page))
+        const points = data.underlying.filter((u) => u.expiration === expiration)
+        for (const type of ["C", "P"] as const) {
+          const expected = expectedLine(geometry, type, points)
+          assert.isAbove(expected.length, 50)
+          assertLine(geometry, type, expected)
+        }
+      }
       assert.deepStrictEqual(requests, [])
       assert.deepStrictEqual(errors, [])
     }))

@@ -1,5 +1,6 @@
 /** Shared pieces of the dashboard tests: a seeded SQLite file, headless Chromium, a signal and a window. */
 import { NodeContext } from "@effect/platform-node"
+import { assert } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -84,4 +85,75 @@ export const openSeeded = async () => {
 export const closeSeeded = async (opened: { readonly dir?: string; readonly browser?: Browser }) => {
   await opened.browser?.close()
   if (opened.dir !== undefined) fs.rmSync(opened.dir, { recursive: true, force: true })
+}
+
+/** What the heatmap draws, read back from its SVG: cell rectangles and the underlying polylines of each panel. */
+export interface HeatmapGeometry {
+  readonly cells: ReadonlyArray<{ type: string; strike: number; window: number; x: number; y: number; w: number; h: number }>
+  readonly lines: ReadonlyArray<{ type: string; points: ReadonlyArray<readonly [number, number]> }>
+  readonly labels: ReadonlyArray<{ type: string; text: string }>
+}
+
+// A string, as the tests compile without the DOM library.
+export const heatmapGeometry = (page: Page): Promise<HeatmapGeometry> =>
+  page.evaluate(`(() => {
+    const num = (e, name) => Number(e.getAttribute(name))
+    const all = (selector) => [...document.querySelectorAll(selector)]
+    return {
+      cells: all("#heatmap rect.cell").map((e) => ({
+        type: e.getAttribute("data-type"), strike: num(e, "data-strike"), window: num(e, "data-window"),
+        x: num(e, "x"), y: num(e, "y"), w: num(e, "width"), h: num(e, "height")
+      })),
+      lines: all("#heatmap polyline.underlying").map((e) => ({
+        type: e.getAttribute("data-type"),
+        points: e.getAttribute("points").trim().split(/\\s+/).map((p) => p.split(",").map(Number))
+      })),
+      labels: all("#heatmap text.underlying").map((e) => ({ type: e.getAttribute("data-type"), text: e.textContent }))
+    }
+  })()`)
+
+/**
+ * Where the line must pass in a panel, from the drawn cells alone: for each window column with an underlying within
+ * the strikes shown, the column's centre and the height between the centres of the two strike rows around it.
+ */
+export const expectedLine = (
+  geometry: HeatmapGeometry,
+  type: "C" | "P",
+  underlying: ReadonlyArray<{ readonly windowStart: number; readonly underlying: number | null }>
+): Array<readonly [number, number]> => {
+  const rowMid = new Map<number, number>()
+  for (const c of geometry.cells) rowMid.set(c.strike, c.y + c.h / 2)
+  const strikes = [...rowMid.keys()].sort((a, b) => a - b)
+  // Columns are consecutive 5-minute windows: the first and last cells of the panel give the origin and the stride,
+  // so a window with no cell in this panel still has its column.
+  const panel = geometry.cells.filter((c) => c.type === type).sort((a, b) => a.window - b.window)
+  const first = panel[0]!, last = panel.at(-1)!
+  const stride = last.window === first.window ? 0 : (last.x - first.x) / ((last.window - first.window) / 300_000)
+  const columns = new Set(geometry.cells.map((c) => c.window))
+  const lastColumn = Math.max(...columns)
+  const out: Array<readonly [number, number]> = []
+  for (const u of underlying) {
+    if (u.underlying === null || u.windowStart < Math.min(...columns) || u.windowStart > lastColumn) continue
+    const x = first.x + first.w / 2 + (u.windowStart - first.window) / 300_000 * stride
+    const v = u.underlying
+    const below = strikes.filter((s) => s <= v).at(-1)
+    const above = strikes.find((s) => s >= v)
+    if (below === undefined || above === undefined) continue
+    const y = above === below
+      ? rowMid.get(above)!
+      : rowMid.get(above)! + (above - v) / (above - below) * (rowMid.get(below)! - rowMid.get(above)!)
+    out.push([x, y])
+  }
+  return out.sort((a, b) => a[0] - b[0])
+}
+
+/** Asserts the panel's polylines pass through exactly the expected points (to the 0.01 px the page writes). */
+export const assertLine = (geometry: HeatmapGeometry, type: "C" | "P", expected: ReadonlyArray<readonly [number, number]>) => {
+  const drawn = geometry.lines.filter((l) => l.type === type).flatMap((l) => l.points).sort((a, b) => a[0] - b[0])
+  assert.strictEqual(drawn.length, expected.length, `${type}: points drawn`)
+  drawn.forEach((p, i) => {
+    const [x, y] = expected[i]!
+    assert.closeTo(p[0], x, 0.01, `${type}: x of point ${i}`)
+    assert.closeTo(p[1], y, 0.01, `${type}: y of point ${i}`)
+  })
 }
