@@ -1,13 +1,15 @@
 /**
- * `backfill --days N`: history for the baselines from Databento's historical API; `backfill --gaps`: the RTH sessions
- * holding pending gaps of the live feed, re-run whole (windows are upserts, so the day's windows become complete) and
- * their gaps marked recovered. Every session's queries (definitions and MBO of the `NQ.OPT` parent) are priced first
- * and the whole backfill is refused when it would break the data budget; then each session streams (zstd DBN straight
- * into the decoder, never buffered whole) through the same pipeline as replay.
+ * `backfill --days N`: history for the baselines from Databento's historical API; `backfill --gaps`: the sessions
+ * (RTH, or Globex with IFD_SESSION=globex, as the live stream runs) holding pending gaps of the live feed, re-run
+ * whole (windows are upserts, so the day's windows become complete) and their gaps marked recovered. Every session's
+ * queries (definitions and MBO of the `NQ.OPT` parent) are priced first and the whole backfill is refused when it
+ * would break the data budget; then each session streams (zstd DBN straight into the decoder, never buffered whole)
+ * through the same pipeline as replay.
  */
 import { Clock, Console, Effect, Layer, Stream } from "effect"
 import { Budget } from "../gate/Budget.js"
 import * as Calendar from "../gate/Calendar.js"
+import * as MarketHours from "../gate/MarketHours.js"
 import { Historical, type HistoricalError, type Query } from "../historical/Historical.js"
 import * as Decode from "../source/Decode.js"
 import { MarketDataSource, SourceError } from "../source/MarketDataSource.js"
@@ -118,7 +120,7 @@ export const run = (options: BackfillOptions) =>
 // ---------------------------------------------------------------------------------------------------------------
 // backfill --gaps
 
-/** A gap no RTH session covers (or whose bounds can not be placed), left pending. */
+/** A gap no session covers (or whose bounds can not be placed), left pending. */
 export interface UnplacedGap {
   readonly gap: StoredGap
   readonly why: string
@@ -144,7 +146,7 @@ const sessionsOfGap = (gap: StoredGap, hours: Calendar.Hours): Array<Calendar.Se
     const first = Calendar.sessionFrom(fromMs, hours)
     // An open-ended gap (its end never arrived) can only be placed in the session it starts in.
     if (gap.toTs === undefined) {
-      return first.open <= fromMs ? [first] : "its end is unknown and it starts outside an RTH session"
+      return first.open <= fromMs ? [first] : `its end is unknown and it starts outside an ${hours.kind === "rth" ? "RTH" : "Globex"} session`
     }
     // to_ts is exclusive, in ns: round up to ms so a gap ending within a millisecond still reaches it.
     const endMs = Math.max(Number((gap.toTs + 999_999n) / 1_000_000n), fromMs + 1)
@@ -153,13 +155,13 @@ const sessionsOfGap = (gap: StoredGap, hours: Calendar.Hours): Array<Calendar.Se
       if (out.length === MAX_SESSIONS_PER_GAP) return `it spans more than ${MAX_SESSIONS_PER_GAP} sessions`
       out.push(s)
     }
-    return out.length > 0 ? out : "it lies outside any RTH session"
+    return out.length > 0 ? out : `it lies outside any ${hours.kind === "rth" ? "RTH" : "Globex"} session`
   } catch {
     return "no trading session near its start"
   }
 }
 
-/** Which RTH sessions to re-run for these gaps, and which session completes each gap. */
+/** Which sessions (of `hours`) to re-run for these gaps, and which session completes each gap. */
 export const planGaps = (gaps: ReadonlyArray<StoredGap>, hours: Calendar.Hours = Calendar.defaultHours): GapPlan => {
   const sessions = new Map<string, Calendar.Session>()
   const completes = new Map<string, Array<StoredGap>>()
@@ -188,7 +190,8 @@ const noPendingGaps = Console.log("backfill --gaps: no pending gaps, nothing to 
 const repairGaps = (pending: ReadonlyArray<StoredGap>, options: GapsOptions) =>
   Effect.gen(function*() {
     const gapsRepo = yield* GapsRepo
-    const plan = planGaps(pending)
+    // The sessions the live stream runs in (IFD_SESSION): a Globex stream's overnight gaps lie in Globex sessions.
+    const plan = planGaps(pending, MarketHours.hoursOf(yield* MarketHours.config))
     for (const u of plan.unplaced) yield* Console.error(`backfill --gaps: ${describeGap(u.gap)} left pending: ${u.why}`)
     let recovered = 0
     const { cost, windows } = plan.sessions.length === 0

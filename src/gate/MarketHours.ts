@@ -60,6 +60,14 @@ export const config: Config.Config<MarketHoursSettings> = Config.all({
   })
 )
 
+/** The calendar hours the settings describe: the session kind and the RTH bounds (Globex hours are CME's). */
+export const hoursOf = (settings: MarketHoursSettings): Calendar.Hours => ({
+  ...Calendar.defaultHours,
+  kind: settings.session,
+  rthOpen: settings.rthOpen,
+  rthClose: settings.rthClose
+})
+
 export const layerSettings = (overrides: Partial<MarketHoursSettings> = {}): Layer.Layer<MarketHoursConfig> =>
   Layer.succeed(MarketHoursConfig, { ...defaults, ...overrides })
 
@@ -97,12 +105,7 @@ const iso = (ms: number): string => new Date(ms).toISOString()
 export class MarketHours extends Effect.Service<MarketHours>()("ifd/gate/MarketHours", {
   effect: Effect.gen(function*() {
     const settings = yield* MarketHoursConfig
-    const hours: Calendar.Hours = {
-      ...Calendar.defaultHours,
-      kind: settings.session,
-      rthOpen: settings.rthOpen,
-      rthClose: settings.rthClose
-    }
+    const hours = hoursOf(settings)
     const ms = (at: DateTime.DateTime) => DateTime.toEpochMillis(at)
 
     const isOpen = (at: DateTime.DateTime): boolean => settings.ignore || Calendar.isOpen(ms(at), hours)

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Effect, Exit, Layer, Redacted } from "effect"
+import { ConfigProvider, Effect, Exit, Layer, Redacted } from "effect"
 import * as path from "node:path"
 import * as Backfill from "../../src/app/Backfill.js"
 import { DbnDecoder } from "../../src/dbn/Decoder.js"
@@ -135,6 +135,45 @@ describe("backfill --gaps", () => {
     assert.deepStrictEqual(plan.completes.get("2026-11-18")!.map((g) => g.source), ["e"])
     assert.deepStrictEqual(plan.unplaced.map((u) => u.gap.source), ["c", "d", "f"])
   })
+
+  it("places overnight gaps in Globex sessions (18:00 the evening before to 17:00) when the stream runs Globex", () => {
+    const gap = (source: string, from: bigint, to: bigint): StoredGap => ({
+      source, fromTs: from, fromSeen: 0, toTs: to, reason: "OutageTooLong", detail: "", status: "pending", records: 0,
+      recordedAt: 0, updatedAt: 0
+    })
+    const globex = { ...Calendar.defaultHours, kind: "globex" as const }
+    const plan = Backfill.planGaps([
+      // Tuesday evening belongs to Wednesday's trade date; Sunday evening opens Monday's.
+      gap("evening", nyNs("2026-11-17", 20 * 60), nyNs("2026-11-17", 21 * 60)),
+      gap("sunday", nyNs("2026-11-22", 19 * 60), nyNs("2026-11-22", 19 * 60 + 30)),
+      // The daily break and Saturday: no session.
+      gap("break", nyNs("2026-11-17", 17 * 60 + 10), nyNs("2026-11-17", 17 * 60 + 50)),
+      gap("saturday", nyNs("2026-11-21", 11 * 60), nyNs("2026-11-21", 12 * 60))
+    ], globex)
+    assert.deepStrictEqual(plan.sessions.map((s) => s.tradeDate), ["2026-11-18", "2026-11-23"])
+    assert.deepStrictEqual(plan.unplaced.map((u) => [u.gap.source, u.why]), [
+      ["break", "it lies outside any Globex session"],
+      ["saturday", "it lies outside any Globex session"]
+    ])
+    // The same evening gap has no RTH session.
+    assert.deepStrictEqual(Backfill.planGaps([gap("evening", nyNs("2026-11-17", 20 * 60), nyNs("2026-11-17", 21 * 60))]).sessions, [])
+  })
+
+  it.scopedLive("plans the gaps in the sessions IFD_SESSION names", () =>
+    Effect.gen(function*() {
+      const { fake, layer } = yield* setup(0.5)
+      yield* putGap("live", nyNs("2026-11-17", 20 * 60), nyNs("2026-11-17", 21 * 60)).pipe(Effect.provide(layer))
+      const withSession = (session: string) =>
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["IFD_SESSION", session]])))
+      // RTH: an evening gap lies in no session, so nothing is asked for.
+      const rth = yield* Backfill.runGaps().pipe(withSession("rth"), Effect.provide(layer))
+      assert.deepStrictEqual([rth.sessions, rth.pending], [0, 1])
+      assert.strictEqual(fake.requests().length, 0)
+      // Globex: Wednesday's session is planned and priced (and refused by the $0.50 budget).
+      const error = yield* Effect.flip(Backfill.runGaps().pipe(withSession("globex"), Effect.provide(layer)))
+      assert.strictEqual(error._tag, "BudgetExceeded")
+      assert.isTrue(fake.requests().length > 0 && fake.requests().every((r) => r.endpoint === "metadata.get_cost"))
+    }))
 
   it.scopedLive("re-runs a pending gap's session into the truth's windows, marks it recovered, then has nothing to do", () =>
     Effect.gen(function*() {
