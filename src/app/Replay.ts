@@ -9,6 +9,7 @@ import * as path from "node:path"
 import * as SimCalendar from "../sim/Calendar.js"
 import * as Simulator from "../sim/Simulator.js"
 import * as Truth from "../sim/Truth.js"
+import { SourceError } from "../source/MarketDataSource.js"
 import * as ReplaySource from "../source/ReplaySource.js"
 import * as Store from "../store/Store.js"
 import * as Control from "./Control.js"
@@ -86,6 +87,7 @@ export const printSummary = (s: Pipeline.RunSummary) => {
  */
 const generateDays = (seed: number, records: number | undefined, days: number) =>
   Effect.gen(function*() {
+    if (!(days >= 1)) return yield* new SourceError({ reason: "Config", detail: `--days must be at least 1 (got ${days})` })
     const dir = path.join(os.tmpdir(), "ifd-stream")
     const dates = SimCalendar.weekdaysEnding(Simulator.defaultParams.date, days)
     const files: Array<string> = []

@@ -101,6 +101,9 @@ describe("command line", () => {
       assert.match(r.stdout, /replay of 3 file\(s\)/)
       for (const day of ["2026-11-16", "2026-11-17", "2026-11-18"]) assert.include(r.stderr, `(${day}, seed`)
       assert.match(r.stdout, /signals\s+0 reported \(baselines from 2 earlier trading day\(s\), 5 needed/)
+      const none = await cli(["replay", "--days", "0", "--db", db])
+      assert.strictEqual(none.code, 1)
+      assert.match(none.stderr, /^error: .*--days must be at least 1/)
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
       for (const [d, day] of ["2026-11-16", "2026-11-17", "2026-11-18"].entries()) {
