@@ -84,11 +84,15 @@ export const newYork = (ms: number): { readonly day: string; readonly minutes: n
 let lastNewYorkMs = NaN
 let lastNewYork: { readonly day: string; readonly minutes: number } = { day: "", minutes: 0 }
 
-export const robust = (xs: ArrayLike<number>): Robust => {
-  if (xs.length === 0) return { median: NaN, mad: NaN }
-  // Typed arrays sort numerically in native code, many times faster than Array#sort with a comparator: a day's
-  // baselines sort a few hundred thousand values. (No NaN reaches here: every observation is a finite number.)
-  const sorted = Float64Array.from(xs).sort()
+export const robust = (xs: ArrayLike<number>): Robust => robustSorted(Float64Array.from(xs).sort())
+
+/**
+ * Median and MAD of values sorted ascending. Typed arrays sort numerically in native code, many times faster than
+ * Array#sort with a comparator: a day's baselines sort a few hundred thousand values. (No NaN reaches here: every
+ * observation is a finite number.)
+ */
+const robustSorted = (sorted: Float64Array): Robust => {
+  if (sorted.length === 0) return { median: NaN, mad: NaN }
   const med = mid(sorted)
   return { median: med, mad: medianDistance(sorted, med) }
 }
@@ -116,51 +120,96 @@ const medianDistance = (sorted: Float64Array, m: number): number => {
   return NaN
 }
 
-const column = (g: ReadonlyArray<Observation>, f: (o: Observation) => number): Float64Array => {
-  const out = new Float64Array(g.length)
-  for (let i = 0; i < g.length; i++) out[i] = f(g[i]!)
-  return out
+/** One day's observations of one key (fine or coarse), as columns. */
+interface Columns {
+  readonly logRatio: Array<number>
+  readonly logVolume: Array<number>
+  readonly trades: Array<number>
+  readonly avgSize: Array<number>
 }
 
-/** Computes the statistics of every key (and its coarse time-of-day-free key) from observations. */
-export const compute = (day: string, from: ReadonlyArray<string>, obs: Iterable<Observation>): Table => {
-  const groups = new Map<string, Array<Observation>>()
-  const put = (k: string, o: Observation) => {
-    const g = groups.get(k)
-    if (g === undefined) groups.set(k, [o])
-    else g.push(o)
-  }
-  // A few thousand keys for hundreds of thousands of observations: each coarse key is built once.
+/** One day's observations grouped under their key and under its coarse key (each coarse key built once). */
+const groupDay = (obs: Iterable<Observation>): Map<string, Columns> => {
+  const groups = new Map<string, Columns>()
   const coarse = new Map<string, string>()
+  const put = (k: string, o: Observation) => {
+    let g = groups.get(k)
+    if (g === undefined) groups.set(k, g = { logRatio: [], logVolume: [], trades: [], avgSize: [] })
+    g.logRatio.push(o.logRatio)
+    g.logVolume.push(o.logVolume)
+    g.trades.push(o.trades)
+    g.avgSize.push(o.avgSize)
+  }
   for (const o of obs) {
     put(o.key, o)
     let c = coarse.get(o.key)
     if (c === undefined) coarse.set(o.key, c = coarseKeyOf(o.key))
     put(c, o)
   }
+  return groups
+}
+
+/** The sorted values of one metric over several days' columns. */
+const sortedOf = (parts: ReadonlyArray<Columns>, n: number, f: (c: Columns) => Array<number>): Float64Array => {
+  const out = new Float64Array(n)
+  let at = 0
+  for (const p of parts) {
+    const xs = f(p)
+    for (let i = 0; i < xs.length; i++) out[at++] = xs[i]!
+  }
+  return out.sort()
+}
+
+/** The table of `day` from the grouped observations of each of its `from` days. */
+const fromDays = (day: string, from: ReadonlyArray<string>, days: ReadonlyArray<Map<string, Columns>>): Table => {
+  const byKey = new Map<string, Array<Columns>>()
+  for (const groups of days) {
+    for (const [key, c] of groups) {
+      const parts = byKey.get(key)
+      if (parts === undefined) byKey.set(key, [c])
+      else parts.push(c)
+    }
+  }
   const stats = new Map<string, KeyStats>()
-  for (const [key, g] of groups) {
+  for (const [key, parts] of byKey) {
+    let n = 0
+    for (const p of parts) n += p.trades.length
     stats.set(key, {
       key,
-      n: g.length,
-      days: new Set(g.map((o) => o.day)).size,
-      logRatio: robust(column(g, (o) => o.logRatio)),
-      logVolume: robust(column(g, (o) => o.logVolume)),
-      trades: robust(column(g, (o) => o.trades)),
-      avgSize: robust(column(g, (o) => o.avgSize))
+      n,
+      // Each day's groups hold a key at most once.
+      days: parts.length,
+      logRatio: robustSorted(sortedOf(parts, n, (c) => c.logRatio)),
+      logVolume: robustSorted(sortedOf(parts, n, (c) => c.logVolume)),
+      trades: robustSorted(sortedOf(parts, n, (c) => c.trades)),
+      avgSize: robustSorted(sortedOf(parts, n, (c) => c.avgSize))
     })
   }
   return { day, from, stats }
 }
 
+/** Computes the statistics of every key (and its coarse time-of-day-free key) from observations. */
+export const compute = (day: string, from: ReadonlyArray<string>, obs: Iterable<Observation>): Table => {
+  const byDay = new Map<string, Array<Observation>>()
+  for (const o of obs) {
+    const d = byDay.get(o.day)
+    if (d === undefined) byDay.set(o.day, [o])
+    else d.push(o)
+  }
+  return fromDays(day, from, [...byDay.values()].map(groupDay))
+}
+
 /** Observations by trading day; hands out the baseline of a day from the N trading days before it. */
 export class History {
   private readonly byDay = new Map<string, Array<Observation>>()
+  /** Each day's observations grouped by key, made once a table needs the day (a day gets into 20 tables). */
+  private readonly grouped = new Map<string, Map<string, Columns>>()
 
   add(o: Observation): void {
     const d = this.byDay.get(o.day)
     if (d === undefined) this.byDay.set(o.day, [o])
     else d.push(o)
+    this.grouped.delete(o.day)
   }
 
   /** Trading days held (days with at least one window), oldest first. */
@@ -171,14 +220,19 @@ export class History {
   /** The baseline for `day` from the `days` trading days strictly before it (fewer if the history is shorter). */
   tableFor(day: string, days = 20): Table {
     const from = this.days.filter((d) => d < day).slice(-days)
-    const obs: Array<Observation> = []
-    for (const d of from) for (const o of this.byDay.get(d)!) obs.push(o)
-    return compute(day, from, obs)
+    return fromDays(day, from, from.map((d) => {
+      let g = this.grouped.get(d)
+      if (g === undefined) this.grouped.set(d, g = groupDay(this.byDay.get(d)!))
+      return g
+    }))
   }
 
   /** Forgets days older than the newest `keep`. */
   trim(keep: number): void {
     const days = this.days
-    for (const d of days.slice(0, Math.max(0, days.length - keep))) this.byDay.delete(d)
+    for (const d of days.slice(0, Math.max(0, days.length - keep))) {
+      this.byDay.delete(d)
+      this.grouped.delete(d)
+    }
   }
 }

@@ -33,6 +33,59 @@ describe("Baselines", () => {
     assert.deepStrictEqual(Baselines.robust([]), { median: NaN, mad: NaN })
   })
 
+  it("gives the same statistics as a plain per-key computation, and sees observations added to a day already used", () => {
+    let seed = 3
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296
+    const keys = ["C|+1|10:00|0-2d", "C|+1|10:30|0-2d", "P|-2|10:00|3-9d", "P|-2|14:00|3-9d", "C|0|15:30|10d+"]
+    const all: Array<Baselines.Observation> = []
+    const h = new Baselines.History()
+    const days = ["2026-06-01", "2026-06-02", "2026-06-03", "2026-06-04", "2026-06-05"]
+    for (const day of days) {
+      for (let i = 0; i < 200; i++) {
+        const o = {
+          day,
+          key: keys[Math.floor(next() * keys.length)]!,
+          logRatio: Math.round((next() - 0.5) * 40) / 10,
+          logVolume: next() * 6,
+          trades: Math.floor(next() * 9),
+          avgSize: Math.floor(next() * 30) / 3
+        }
+        all.push(o)
+        h.add(o)
+      }
+    }
+    const naive = (obs: ReadonlyArray<Baselines.Observation>) => {
+      const groups = new Map<string, Array<Baselines.Observation>>()
+      for (const o of obs) {
+        for (const k of [o.key, Baselines.coarseKeyOf(o.key)]) groups.set(k, [...(groups.get(k) ?? []), o])
+      }
+      const rob = (xs: Array<number>) => {
+        const v = [...xs].sort((a, b) => a - b)
+        const mid = (w: Array<number>) => w.length % 2 === 1 ? w[w.length >> 1]! : (w[(w.length >> 1) - 1]! + w[w.length >> 1]!) / 2
+        const m = mid(v)
+        return { median: m, mad: mid(v.map((x) => Math.abs(x - m)).sort((a, b) => a - b)) }
+      }
+      return [...groups].map(([key, g]) => ({
+        key,
+        n: g.length,
+        days: new Set(g.map((o) => o.day)).size,
+        logRatio: rob(g.map((o) => o.logRatio)),
+        logVolume: rob(g.map((o) => o.logVolume)),
+        trades: rob(g.map((o) => o.trades)),
+        avgSize: rob(g.map((o) => o.avgSize))
+      })).sort((a, b) => a.key.localeCompare(b.key))
+    }
+    const sorted = (t: Baselines.Table) => [...t.stats.values()].sort((a, b) => a.key.localeCompare(b.key))
+    const before = (day: string, n: number) => all.filter((o) => o.day < day && days.slice(0, days.indexOf(day)).slice(-n).includes(o.day))
+    assert.deepStrictEqual(sorted(h.tableFor("2026-06-05", 3)), naive(before("2026-06-05", 3)))
+    assert.deepStrictEqual(sorted(Baselines.compute("2026-06-05", [], before("2026-06-05", 3))), naive(before("2026-06-05", 3)))
+    // A day already grouped for a table takes a late observation into the next table.
+    const late = { day: "2026-06-03", key: keys[0]!, logRatio: 9, logVolume: 9, trades: 99, avgSize: 99 }
+    all.push(late)
+    h.add(late)
+    assert.deepStrictEqual(sorted(h.tableFor("2026-06-04", 20)), naive(before("2026-06-04", 20)))
+  })
+
   it("builds a day's baseline from the N trading days before it, never from the day itself", () => {
     const h = new Baselines.History()
     const days = ["2026-06-01", "2026-06-02", "2026-06-03", "2026-06-04", "2026-06-05"]
