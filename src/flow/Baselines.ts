@@ -132,21 +132,23 @@ interface Columns {
 const groupDay = (obs: Iterable<Observation>): Map<string, Columns> => {
   const groups = new Map<string, Columns>()
   const coarse = new Map<string, string>()
-  const put = (k: string, o: Observation) => {
-    let g = groups.get(k)
-    if (g === undefined) groups.set(k, g = { logRatio: [], logVolume: [], trades: [], avgSize: [] })
-    g.logRatio.push(o.logRatio)
-    g.logVolume.push(o.logVolume)
-    g.trades.push(o.trades)
-    g.avgSize.push(o.avgSize)
-  }
   for (const o of obs) {
-    put(o.key, o)
+    put(groups, o.key, o)
     let c = coarse.get(o.key)
     if (c === undefined) coarse.set(o.key, c = coarseKeyOf(o.key))
-    put(c, o)
+    put(groups, c, o)
   }
   return groups
+}
+
+/** Appends an observation's values to the columns of key `k`. */
+const put = (groups: Map<string, Columns>, k: string, o: Observation): void => {
+  let g = groups.get(k)
+  if (g === undefined) groups.set(k, g = { logRatio: [], logVolume: [], trades: [], avgSize: [] })
+  g.logRatio.push(o.logRatio)
+  g.logVolume.push(o.logVolume)
+  g.trades.push(o.trades)
+  g.avgSize.push(o.avgSize)
 }
 
 /** The sorted values of one metric over several days' columns. */
@@ -199,17 +201,23 @@ export const compute = (day: string, from: ReadonlyArray<string>, obs: Iterable<
   return fromDays(day, from, [...byDay.values()].map(groupDay))
 }
 
-/** Observations by trading day; hands out the baseline of a day from the N trading days before it. */
+/**
+ * Observations by trading day, kept grouped by key as columns (no observation object is retained); hands out the
+ * baseline of a day from the N trading days before it. A day's groups take part in 20 tables: grouped once, as
+ * observations arrive, each table only merges the days' columns.
+ */
 export class History {
-  private readonly byDay = new Map<string, Array<Observation>>()
-  /** Each day's observations grouped by key, made once a table needs the day (a day gets into 20 tables). */
-  private readonly grouped = new Map<string, Map<string, Columns>>()
+  private readonly byDay = new Map<string, Map<string, Columns>>()
+  /** Coarse key of each fine key seen (a few thousand keys for hundreds of thousands of observations). */
+  private readonly coarse = new Map<string, string>()
 
   add(o: Observation): void {
-    const d = this.byDay.get(o.day)
-    if (d === undefined) this.byDay.set(o.day, [o])
-    else d.push(o)
-    this.grouped.delete(o.day)
+    let groups = this.byDay.get(o.day)
+    if (groups === undefined) this.byDay.set(o.day, groups = new Map())
+    let c = this.coarse.get(o.key)
+    if (c === undefined) this.coarse.set(o.key, c = coarseKeyOf(o.key))
+    put(groups, o.key, o)
+    put(groups, c, o)
   }
 
   /** Trading days held (days with at least one window), oldest first. */
@@ -220,19 +228,12 @@ export class History {
   /** The baseline for `day` from the `days` trading days strictly before it (fewer if the history is shorter). */
   tableFor(day: string, days = 20): Table {
     const from = this.days.filter((d) => d < day).slice(-days)
-    return fromDays(day, from, from.map((d) => {
-      let g = this.grouped.get(d)
-      if (g === undefined) this.grouped.set(d, g = groupDay(this.byDay.get(d)!))
-      return g
-    }))
+    return fromDays(day, from, from.map((d) => this.byDay.get(d)!))
   }
 
   /** Forgets days older than the newest `keep`. */
   trim(keep: number): void {
     const days = this.days
-    for (const d of days.slice(0, Math.max(0, days.length - keep))) {
-      this.byDay.delete(d)
-      this.grouped.delete(d)
-    }
+    for (const d of days.slice(0, Math.max(0, days.length - keep))) this.byDay.delete(d)
   }
 }
