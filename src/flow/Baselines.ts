@@ -128,19 +128,6 @@ interface Columns {
   readonly avgSize: Array<number>
 }
 
-/** One day's observations grouped under their key and under its coarse key (each coarse key built once). */
-const groupDay = (obs: Iterable<Observation>): Map<string, Columns> => {
-  const groups = new Map<string, Columns>()
-  const coarse = new Map<string, string>()
-  for (const o of obs) {
-    put(groups, o.key, o)
-    let c = coarse.get(o.key)
-    if (c === undefined) coarse.set(o.key, c = coarseKeyOf(o.key))
-    put(groups, c, o)
-  }
-  return groups
-}
-
 /** Appends an observation's values to the columns of key `k`. */
 const put = (groups: Map<string, Columns>, k: string, o: Observation): void => {
   let g = groups.get(k)
@@ -190,15 +177,11 @@ const fromDays = (day: string, from: ReadonlyArray<string>, days: ReadonlyArray<
   return { day, from, stats }
 }
 
-/** Computes the statistics of every key (and its coarse time-of-day-free key) from observations. */
+/** Computes the statistics of every key (and its coarse time-of-day-free key) from observations (of any days). */
 export const compute = (day: string, from: ReadonlyArray<string>, obs: Iterable<Observation>): Table => {
-  const byDay = new Map<string, Array<Observation>>()
-  for (const o of obs) {
-    const d = byDay.get(o.day)
-    if (d === undefined) byDay.set(o.day, [o])
-    else d.push(o)
-  }
-  return fromDays(day, from, [...byDay.values()].map(groupDay))
+  const history = new History()
+  for (const o of obs) history.add(o)
+  return history.tableOf(day, from, history.days)
 }
 
 /**
@@ -228,7 +211,12 @@ export class History {
   /** The baseline for `day` from the `days` trading days strictly before it (fewer if the history is shorter). */
   tableFor(day: string, days = 20): Table {
     const from = this.days.filter((d) => d < day).slice(-days)
-    return fromDays(day, from, from.map((d) => this.byDay.get(d)!))
+    return this.tableOf(day, from, from)
+  }
+
+  /** The table of `day`, labelled as computed `from` those days, over the held days `use`. */
+  tableOf(day: string, from: ReadonlyArray<string>, use: ReadonlyArray<string>): Table {
+    return fromDays(day, from, use.map((d) => this.byDay.get(d)!))
   }
 
   /** Forgets days older than the newest `keep`. */

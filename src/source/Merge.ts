@@ -16,20 +16,22 @@ interface Input {
 
 const EMPTY: ReadonlyArray<never> = []
 
-/** The ts_event halves of an input's next record (it must have one), in stream order. */
-const headHi = (input: Input): number => {
+/** Whether an input's next record (it must have one) is one of `others` rather than an MBO row. */
+const otherIsNext = (input: Input): boolean => {
   const c = input.chunk!
   return input.other < c.others.length && c.othersAt[input.other]! <= input.row
-    ? Number(c.others[input.other]!.hd.ts_event >> 32n)
-    : c.mbo.tsEventHi[input.row]!
 }
 
-const headLo = (input: Input): number => {
-  const c = input.chunk!
-  return input.other < c.others.length && c.othersAt[input.other]! <= input.row
-    ? Number(c.others[input.other]!.hd.ts_event & 0xffffffffn)
-    : c.mbo.tsEventLo[input.row]!
-}
+/** The ts_event halves of an input's next record (it must have one), in stream order. */
+const headHi = (input: Input): number =>
+  otherIsNext(input)
+    ? Number(input.chunk!.others[input.other]!.hd.ts_event >> 32n)
+    : input.chunk!.mbo.tsEventHi[input.row]!
+
+const headLo = (input: Input): number =>
+  otherIsNext(input)
+    ? Number(input.chunk!.others[input.other]!.hd.ts_event & 0xffffffffn)
+    : input.chunk!.mbo.tsEventLo[input.row]!
 
 export class ChunkMerger {
   private readonly inputs: Array<Input>
@@ -153,7 +155,6 @@ export class ChunkMerger {
       let best = -1
       let bestHi = 0
       let bestLo = 0
-      let bestIsOther = false
       let starved = false
       for (let i = 0; i < this.inputs.length; i++) {
         const input = this.inputs[i]!
@@ -162,29 +163,18 @@ export class ChunkMerger {
           starved = true
           break
         }
-        const c = input.chunk!
-        const isOther = input.other < c.others.length && c.othersAt[input.other]! <= input.row
-        let hi: number
-        let lo: number
-        if (isOther) {
-          const ts = c.others[input.other]!.hd.ts_event
-          hi = Number(ts >> 32n)
-          lo = Number(ts & 0xffffffffn)
-        } else {
-          hi = c.mbo.tsEventHi[input.row]!
-          lo = c.mbo.tsEventLo[input.row]!
-        }
+        const hi = headHi(input)
+        const lo = headLo(input)
         if (best < 0 || hi < bestHi || (hi === bestHi && lo < bestLo)) {
           best = i
           bestHi = hi
           bestLo = lo
-          bestIsOther = isOther
         }
       }
       if (starved || best < 0) break
       const input = this.inputs[best]!
       const c = input.chunk!
-      if (bestIsOther) {
+      if (otherIsNext(input)) {
         others.push(c.others[input.other]!)
         othersAt.push(out.length)
         input.other++
