@@ -49,9 +49,21 @@ export interface Table {
 export type Tenor = "0-2d" | "3-9d" | "10d+"
 
 export const tenorOf = (windowStart: number, expiration: string): Tenor => {
-  const days = (Date.parse(`${expiration}T00:00:00Z`) - windowStart) / 86_400_000
+  let at = expirationMs.get(expiration)
+  if (at === undefined) {
+    at = Date.parse(`${expiration}T00:00:00Z`)
+    // A chain has a handful of expirations; the bound only guards against a stream of odd ones.
+    if (expirationMs.size >= MEMO_LIMIT) expirationMs.clear()
+    expirationMs.set(expiration, at)
+  }
+  const days = (at - windowStart) / 86_400_000
   return days < 2 ? "0-2d" : days < 9 ? "3-9d" : "10d+"
 }
+
+const TENORS: ReadonlyArray<Tenor> = ["0-2d", "3-9d", "10d+"]
+/** Entries per memo below; past it a memo starts over (the key space is a few thousand). */
+const MEMO_LIMIT = 65_536
+const expirationMs = new Map<string, number>()
 
 /** Minutes per time-of-day bucket. */
 export const TOD_MINUTES = 30
@@ -60,16 +72,37 @@ export const TOD_MINUTES = 30
 export const keyOf = (optionType: OptionType, bucket: number, windowStart: number, tenor: Tenor): string => {
   const m = newYork(windowStart).minutes
   const tod = Math.floor(m / TOD_MINUTES) * TOD_MINUTES
-  const hh = String(Math.floor(tod / 60)).padStart(2, "0")
-  const mm = String(tod % 60).padStart(2, "0")
-  return `${optionType}|${bucket >= 0 ? "+" : ""}${bucket}|${hh}:${mm}|${tenor}`
+  // Every closed window needs its key: the few thousand distinct ones are built once, then found by a number.
+  const t = TENORS.indexOf(tenor)
+  const memo = t >= 0 && Number.isInteger(bucket) && bucket >= -2048 && bucket < 2048
+  const code = (((optionType === "C" ? 0 : 1) * 4096 + (bucket + 2048)) * 1440 + tod) * 3 + t
+  let key = memo ? keys.get(code) : undefined
+  if (key === undefined) {
+    const hh = String(Math.floor(tod / 60)).padStart(2, "0")
+    const mm = String(tod % 60).padStart(2, "0")
+    key = `${optionType}|${bucket >= 0 ? "+" : ""}${bucket}|${hh}:${mm}|${tenor}`
+    if (!memo) return key
+    if (keys.size >= MEMO_LIMIT) keys.clear()
+    keys.set(code, key)
+  }
+  return key
 }
+
+const keys = new Map<number, string>()
 
 /** The coarser key used when a key has too little history: the same without the time of day. */
 export const coarseKeyOf = (key: string): string => {
-  const [t, b, , tenor] = key.split("|")
-  return `${t}|${b}|*|${tenor}`
+  let c = coarseKeys.get(key)
+  if (c === undefined) {
+    const [t, b, , tenor] = key.split("|")
+    c = `${t}|${b}|*|${tenor}`
+    if (coarseKeys.size >= MEMO_LIMIT) coarseKeys.clear()
+    coarseKeys.set(key, c)
+  }
+  return c
 }
+
+const coarseKeys = new Map<string, string>()
 
 /** New York trading day and minutes after midnight of a UTC ms time (the time zone from `Intl`, via gate/Calendar). */
 export const newYork = (ms: number): { readonly day: string; readonly minutes: number } => {
@@ -129,13 +162,20 @@ interface Columns {
 }
 
 /** Appends an observation's values to the columns of key `k`. */
-const put = (groups: Map<string, Columns>, k: string, o: Observation): void => {
+const put = (
+  groups: Map<string, Columns>,
+  k: string,
+  logRatio: number,
+  logVolume: number,
+  trades: number,
+  avgSize: number
+): void => {
   let g = groups.get(k)
   if (g === undefined) groups.set(k, g = { logRatio: [], logVolume: [], trades: [], avgSize: [] })
-  g.logRatio.push(o.logRatio)
-  g.logVolume.push(o.logVolume)
-  g.trades.push(o.trades)
-  g.avgSize.push(o.avgSize)
+  g.logRatio.push(logRatio)
+  g.logVolume.push(logVolume)
+  g.trades.push(trades)
+  g.avgSize.push(avgSize)
 }
 
 /** The sorted values of one metric over several days' columns. */
@@ -191,16 +231,17 @@ export const compute = (day: string, from: ReadonlyArray<string>, obs: Iterable<
  */
 export class History {
   private readonly byDay = new Map<string, Map<string, Columns>>()
-  /** Coarse key of each fine key seen (a few thousand keys for hundreds of thousands of observations). */
-  private readonly coarse = new Map<string, string>()
 
   add(o: Observation): void {
-    let groups = this.byDay.get(o.day)
-    if (groups === undefined) this.byDay.set(o.day, groups = new Map())
-    let c = this.coarse.get(o.key)
-    if (c === undefined) this.coarse.set(o.key, c = coarseKeyOf(o.key))
-    put(groups, o.key, o)
-    put(groups, c, o)
+    this.addValues(o.day, o.key, o.logRatio, o.logVolume, o.trades, o.avgSize)
+  }
+
+  /** `add` without an observation object (the scorer adds one per closed window). */
+  addValues(day: string, key: string, logRatio: number, logVolume: number, trades: number, avgSize: number): void {
+    let groups = this.byDay.get(day)
+    if (groups === undefined) this.byDay.set(day, groups = new Map())
+    put(groups, key, logRatio, logVolume, trades, avgSize)
+    put(groups, coarseKeyOf(key), logRatio, logVolume, trades, avgSize)
   }
 
   /** Trading days held (days with at least one window), oldest first. */

@@ -9,6 +9,7 @@ import type { EngineOutput, FlowEngine } from "./Engine.js"
 import { type FlowFeatures, Features } from "./Features.js"
 import * as Moneyness from "./Moneyness.js"
 import type { OptionType, PressureWindow } from "./PressureWindow.js"
+import { compareRows } from "./Windows.js"
 
 export type Direction = "BUY" | "SELL"
 export type Bias = "BULLISH" | "BEARISH"
@@ -252,34 +253,44 @@ export class SignalEngine {
   }
 
   private close(closed: ReadonlyArray<PressureWindow>): Array<WindowSignal> {
+    // The engine closes windows sorted (window start, expiration, strike, C before P): a window's expiration group
+    // is then one run and its other leg its neighbour, so nothing here is looked up by a built string.
+    const rows = isSorted(closed) ? closed : [...closed].sort(compareRows)
+    const n = rows.length
+    const feats: Array<FlowFeatures> = new Array(n)
+    for (let i = 0; i < n; i++) feats[i] = this.features.take(rows[i]!)
     const underlying = new Map<string, { value: number; method: "future" | "parity" } | undefined>()
-    const premium = new Map<string, { call: number; put: number }>()
-    const large = new Map<string, number>()
-    const feats: Array<FlowFeatures> = []
-    for (const w of closed) {
-      const f = this.features.take(w)
-      feats.push(f)
-      const ek = `${w.windowStart}|${w.expiration}`
-      let p = premium.get(ek)
-      if (p === undefined) premium.set(ek, p = { call: 0, put: 0 })
-      if (w.optionType === "C") p.call += w.premium
-      else p.put += w.premium
-      large.set(`${ek}|${w.strike}|${w.optionType}`, f.largeVolume)
-      if (!underlying.has(w.expiration)) underlying.set(w.expiration, this.underlyingOf(w.expiration))
+    const out: Array<WindowSignal> = new Array(n)
+    for (let i = 0; i < n;) {
+      const first = rows[i]!
+      let call = 0
+      let put = 0
+      let j = i
+      for (; j < n; j++) {
+        const w = rows[j]!
+        if (w.windowStart !== first.windowStart || w.expiration !== first.expiration) break
+        if (w.optionType === "C") call += w.premium
+        else put += w.premium
+      }
+      let u = underlying.get(first.expiration)
+      if (u === undefined && !underlying.has(first.expiration)) {
+        underlying.set(first.expiration, u = this.underlyingOf(first.expiration))
+      }
+      const ratio = put > 0 ? call / put : null
+      const spacing = this.chains.get(first.expiration)?.spacing
+      for (let k = i; k < j; k++) {
+        const w = rows[k]!
+        const f = feats[k]!
+        const o = w.optionType === "C" ? k + 1 : k - 1
+        const other = o >= i && o < j && rows[o]!.strike === w.strike ? feats[o]!.largeVolume : 0
+        const straddle = other > 0 && f.largeVolume > 0
+          ? Math.min(other, f.largeVolume) / Math.max(other, f.largeVolume)
+          : 0
+        out[k] = this.score(w, f, u, spacing, ratio, straddle)
+      }
+      i = j
     }
-    const out: Array<WindowSignal> = []
-    for (let i = 0; i < closed.length; i++) {
-      const w = closed[i]!
-      const f = feats[i]!
-      const ek = `${w.windowStart}|${w.expiration}`
-      const p = premium.get(ek)!
-      const other = large.get(`${ek}|${w.strike}|${w.optionType === "C" ? "P" : "C"}`) ?? 0
-      const straddle = other > 0 && f.largeVolume > 0
-        ? Math.min(other, f.largeVolume) / Math.max(other, f.largeVolume)
-        : 0
-      out.push(this.score(w, f, underlying.get(w.expiration), p.put > 0 ? p.call / p.put : null, straddle))
-    }
-    if (closed.length > 0) this.features.prune(closed[closed.length - 1]!.windowStart)
+    if (n > 0) this.features.prune(rows[n - 1]!.windowStart)
     return out
   }
 
@@ -287,6 +298,7 @@ export class SignalEngine {
     w: PressureWindow,
     f: FlowFeatures,
     u: { value: number; method: "future" | "parity" } | undefined,
+    spacing: number | undefined,
     callPutPremiumRatio: number | null,
     straddle: number
   ): WindowSignal {
@@ -295,7 +307,6 @@ export class SignalEngine {
     const logRatio = Math.log((w.askVolume + 1) / (w.bidVolume + 1))
     const hi = Math.max(w.askVolume, w.bidVolume)
     const mmBalance = hi === 0 ? 0 : Math.min(w.askVolume, w.bidVolume) / hi
-    const spacing = this.chains.get(w.expiration)?.spacing
     const otm = u === undefined || spacing === undefined
       ? null
       : Moneyness.otmStrikes(w.optionType, w.strike, u.value, spacing)
@@ -303,40 +314,41 @@ export class SignalEngine {
       ? null
       : Baselines.keyOf(w.optionType, Moneyness.bucketOf(otm), w.windowStart, Baselines.tenorOf(w.windowStart, w.expiration))
     const active = otm !== null && Math.abs(otm) <= this.band
-    let result = {
-      baselineN: 0,
-      lowSample: false,
-      zVolume: null as number | null,
-      zRatio: null as number | null,
-      zTrades: null as number | null,
-      zSize: null as number | null,
-      direction: null as Direction | null,
-      bias: null as Bias | null,
-      score: null as number | null,
-      confidence: null as number | null,
-      tier: null as Tier | null,
-      reported: false
-    }
+    // Unscored unless a baseline applies (plain locals: no intermediate object per window).
+    let baselineN = 0
+    let lowSample = false
+    let zVolume: number | null = null
+    let zRatio: number | null = null
+    let zTrades: number | null = null
+    let zSize: number | null = null
+    let direction: Direction | null = null
+    let bias: Bias | null = null
+    let score: number | null = null
+    let confidence: number | null = null
+    let tier: Tier | null = null
+    let reported = false
     if (key !== null && volume > 0) {
       // the table for today is built from earlier days only; today's windows join the history afterwards
       const table = this.tableFor(day)
       const fine = table.stats.get(key)
-      const coarse = table.stats.get(Baselines.coarseKeyOf(key))
-      const ok = (s: Baselines.KeyStats | undefined) => s !== undefined && s.n >= this.minSamples && s.days >= this.minDays
-      const stats = ok(fine) ? fine : ok(coarse) ? coarse : undefined
+      let stats = this.usable(fine) ? fine : undefined
+      if (stats === undefined) {
+        const coarse = table.stats.get(Baselines.coarseKeyOf(key))
+        if (this.usable(coarse)) stats = coarse
+      }
       if (stats !== undefined) {
-        const zVolume = z(Math.log(volume), stats.logVolume, FLOOR.logVolume)
-        const zRatio = z(logRatio, stats.logRatio, FLOOR.logRatio)
-        const zTrades = z(w.totalTrades, stats.trades, FLOOR.trades)
-        const zSize = z(w.avgTradeSize, stats.avgSize, FLOOR.avgSize)
+        const zv = z(Math.log(volume), stats.logVolume, FLOOR.logVolume)
+        const zr = z(logRatio, stats.logRatio, FLOOR.logRatio)
+        const zt = z(w.totalTrades, stats.trades, FLOOR.trades)
+        const zs = z(w.avgTradeSize, stats.avgSize, FLOOR.avgSize)
         const net = w.askVolume - w.bidVolume || f.buyPremium - f.sellPremium
-        const direction: Direction | null = net > 0 ? "BUY" : net < 0 ? "SELL" : null
-        const lowSample = stats !== fine
+        direction = net > 0 ? "BUY" : net < 0 ? "SELL" : null
+        lowSample = stats !== fine
         const x = modelInputs({
-          zVolume,
-          zRatio,
-          zTrades,
-          zSize,
+          zVolume: zv,
+          zRatio: zr,
+          zTrades: zt,
+          zSize: zs,
           sweepVolume: f.sweepVolume,
           largeVolume: f.largeVolume,
           sweepNet: f.sweepNet,
@@ -346,23 +358,19 @@ export class SignalEngine {
           straddle,
           lowSample
         })
-        const confidence = direction === null ? 0 : predict(this.model, x)
-        result = {
-          baselineN: stats.n,
-          lowSample,
-          zVolume,
-          zRatio,
-          zTrades,
-          zSize,
-          direction,
-          bias: direction === null ? null : (direction === "BUY") === (w.optionType === "C") ? "BULLISH" : "BEARISH",
-          score: direction === null ? 0 : (direction === "BUY" ? 1 : -1) * (Math.max(0, zVolume) + Math.abs(zRatio)),
-          confidence,
-          tier: tierOf(confidence),
-          reported: active && direction !== null && confidence >= this.threshold
-        }
+        const c = direction === null ? 0 : predict(this.model, x)
+        baselineN = stats.n
+        zVolume = zv
+        zRatio = zr
+        zTrades = zt
+        zSize = zs
+        bias = direction === null ? null : (direction === "BUY") === (w.optionType === "C") ? "BULLISH" : "BEARISH"
+        score = direction === null ? 0 : (direction === "BUY" ? 1 : -1) * (Math.max(0, zv) + Math.abs(zr))
+        confidence = c
+        tier = tierOf(c)
+        reported = active && direction !== null && c >= this.threshold
       }
-      this.history.add({ day, key, logRatio, logVolume: Math.log(volume), trades: w.totalTrades, avgSize: w.avgTradeSize })
+      this.history.addValues(day, key, logRatio, Math.log(volume), w.totalTrades, w.avgTradeSize)
     }
     return {
       windowStart: w.windowStart,
@@ -393,19 +401,23 @@ export class SignalEngine {
       largeNet: f.largeNet,
       buyPremium: f.buyPremium,
       sellPremium: f.sellPremium,
-      baselineN: result.baselineN,
-      lowSample: result.lowSample,
-      zVolume: result.zVolume,
-      zRatio: result.zRatio,
-      zTrades: result.zTrades,
-      zSize: result.zSize,
-      direction: result.direction,
-      bias: result.bias,
-      score: result.score,
-      confidence: result.confidence,
-      tier: result.tier,
-      reported: result.reported
+      baselineN,
+      lowSample,
+      zVolume,
+      zRatio,
+      zTrades,
+      zSize,
+      direction,
+      bias,
+      score,
+      confidence,
+      tier,
+      reported
     }
+  }
+
+  private usable(s: Baselines.KeyStats | undefined): s is Baselines.KeyStats {
+    return s !== undefined && s.n >= this.minSamples && s.days >= this.minDays
   }
 
   /** The underlying of an expiration now: the future's mid if it has a two-sided book, else parity, else the last one. */
@@ -452,6 +464,11 @@ export class SignalEngine {
       })
     }
   }
+}
+
+const isSorted = (rows: ReadonlyArray<PressureWindow>): boolean => {
+  for (let i = 1; i < rows.length; i++) if (compareRows(rows[i - 1]!, rows[i]!) > 0) return false
+  return true
 }
 
 const midOf = (engine: FlowEngine, id: number): number | undefined => {

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { DbnDecoder } from "../../src/dbn/Decoder.js"
-import { FlowEngine } from "../../src/flow/Engine.js"
+import { type EngineOutput, FlowEngine } from "../../src/flow/Engine.js"
+import type { PressureWindow } from "../../src/flow/PressureWindow.js"
 import * as Signals from "../../src/flow/Signals.js"
 import * as Simulator from "../../src/sim/Simulator.js"
 
@@ -125,5 +126,54 @@ describe("Signals", () => {
       s.reported && truth.episodes.some((e) => e.strikes.includes(s.strike) && s.optionType === e.optionType && s.direction !== e.side)
     )
     assert.strictEqual(wrong.length, 0)
+  })
+
+  it("pairs each window with its other leg and its expiration's premium, in whatever order the windows close", () => {
+    const session = Simulator.simulate({ ...small, expirations: 2, seed: 31, date: "2026-06-03", episodes: 3 })
+    const engine = new FlowEngine({ collectTrades: true })
+    const decoder = new DbnDecoder()
+    // small large prints, so both legs of a strike often have some (a straddle)
+    const sorted = new Signals.SignalEngine({ largeSize: 3 })
+    const shuffled = new Signals.SignalEngine({ largeSize: 3 })
+    const windows: Array<PressureWindow> = []
+    const a: Array<Signals.WindowSignal> = []
+    const b: Array<Signals.WindowSignal> = []
+    const both = (out: EngineOutput) => {
+      windows.push(...out.closed)
+      a.push(...sorted.apply(out, engine))
+      // the same windows, last first: the scorer may not rely on the engine's order for its answers
+      b.push(...shuffled.apply({ ...out, closed: [...out.closed].reverse() }, engine))
+    }
+    for (const bytes of session.chunks()) {
+      decoder.push(bytes)
+      both(engine.apply(decoder.drain()))
+    }
+    both({ closed: engine.flush(), trades: undefined, flagged: [] })
+    assert.isAbove(a.length, 200)
+    const id = (s: { windowStart: number; expiration: string; strike: number; optionType: string }) =>
+      `${s.windowStart} ${s.expiration} ${s.strike} ${s.optionType}`
+    const byId = new Map(b.map((s) => [id(s), s]))
+    assert.strictEqual(byId.size, a.length)
+    for (const s of a) assert.deepStrictEqual(byId.get(id(s)), s)
+    // premium ratio: calls over puts of the same window start and expiration, from the windows themselves
+    const premium = new Map<string, { call: number; put: number }>()
+    for (const w of windows) {
+      const k = `${w.windowStart} ${w.expiration}`
+      const p = premium.get(k) ?? { call: 0, put: 0 }
+      if (w.optionType === "C") p.call += w.premium
+      else p.put += w.premium
+      premium.set(k, p)
+    }
+    const large = new Map(a.map((s) => [id(s), s.largeVolume]))
+    let straddles = 0
+    for (const s of a) {
+      const p = premium.get(`${s.windowStart} ${s.expiration}`)!
+      assert.strictEqual(s.callPutPremiumRatio, p.put > 0 ? p.call / p.put : null)
+      const other = large.get(id({ ...s, optionType: s.optionType === "C" ? "P" : "C" })) ?? 0
+      const expected = other > 0 && s.largeVolume > 0 ? Math.min(other, s.largeVolume) / Math.max(other, s.largeVolume) : 0
+      assert.strictEqual(s.straddle, expected)
+      if (expected > 0) straddles++
+    }
+    assert.isAbove(straddles, 0)
   })
 })
