@@ -103,11 +103,12 @@ const L_BYTES = 32
 const hashOf = (book: number, hi: number, lo: number, shift: number): number =>
   Math.imul(lo ^ Math.imul(hi, 0x85ebca6b) ^ Math.imul(book, 0xc2b2ae35), 0x9e3779b1) >>> shift
 
-const emptyTable = (entries: number): Int32Array<ArrayBuffer> => {
-  const t = new Int32Array(entries * T_STRIDE)
-  for (let e = T_BOOK; e < t.length; e += T_STRIDE) t[e] = EMPTY
-  return t
-}
+/**
+ * A table of free entries. Only T_BOOK marks an entry free, and every other field is written when the entry is
+ * taken, so the whole table is filled with EMPTY: one native fill instead of a strided loop that runs, still
+ * unoptimized, while the first chunks double the table.
+ */
+const emptyTable = (entries: number): Int32Array<ArrayBuffer> => new Int32Array(entries * T_STRIDE).fill(EMPTY)
 
 /**
  * Storage shared by the books of one stream: the orders, kept in an open-addressing table keyed by
