@@ -94,12 +94,18 @@ type UnderlyingRow = {
 
 /** The underlying query over `[start, end)` ms; exported so a test can pin its query plan. */
 export const underlyingStatement = (sql: SqlClient.SqlClient, start: number, end: number, expiration?: string) =>
-  // A range on window_start walks the primary key in GROUP BY order (no temp b-tree); signals_by_day would not.
+  // A range on window_start walks the primary key in GROUP BY order (no temp b-tree).
   // With a single MAX, SQLite takes the bare underlying_method from the row holding that max.
   sql<UnderlyingRow>`SELECT window_start, expiration, MAX(underlying) AS underlying, underlying_method
     FROM signals WHERE window_start >= ${start} AND window_start < ${end}
     ${expiration === undefined ? sql`` : sql`AND expiration = ${expiration}`}
     GROUP BY window_start, expiration ORDER BY window_start, expiration`
+
+/** Reported signals over `[start, end)` ms, newest first; exported so a test can pin its query plan (partial index). */
+export const signalsStatement = (sql: SqlClient.SqlClient, start: number, end: number, limit: number) =>
+  sql<SignalRow>`SELECT * FROM signals
+    WHERE reported = 1 AND window_start >= ${start} AND window_start < ${end}
+    ORDER BY window_start DESC, expiration, strike, option_type LIMIT ${Math.max(0, limit)}`
 
 /** The queries over a client; the control server builds them only when the process has a database. */
 export const make = (sql: SqlClient.SqlClient) => {
@@ -159,9 +165,7 @@ export const make = (sql: SqlClient.SqlClient) => {
   const signals = Effect.fn("DashboardRepo.signals")(
     function*(day: string, limit: number = SIGNALS_LIMIT) {
       const [start, end] = yield* rangeOf("DashboardRepo.signals", day)
-      const rows = yield* sql<SignalRow>`SELECT * FROM signals
-        WHERE reported = 1 AND window_start >= ${start} AND window_start < ${end}
-        ORDER BY window_start DESC, expiration, strike, option_type LIMIT ${Math.max(0, limit)}`
+      const rows = yield* signalsStatement(sql, start, end, limit)
       return rows.map(fromSignalRow)
     },
     mapSql("DashboardRepo.signals")

@@ -9,13 +9,15 @@ import Init from "./migrations/0001_init.js"
 import CostLedger from "./migrations/0002_cost_ledger.js"
 import Signals from "./migrations/0003_signals.js"
 import Gaps from "./migrations/0004_gaps.js"
+import SignalsIndexes from "./migrations/0005_signals_indexes.js"
 import { fromSqlError, sqliteCode, StoreError } from "./StoreError.js"
 
 export const loader = Migrator.fromRecord({
   "0001_init": Init,
   "0002_cost_ledger": CostLedger,
   "0003_signals": Signals,
-  "0004_gaps": Gaps
+  "0004_gaps": Gaps,
+  "0005_signals_indexes": SignalsIndexes
 })
 
 const migrator = Migrator.make({})

@@ -6,8 +6,9 @@ import { SqlClient } from "@effect/sql"
 import { Chunk, Clock, Effect, Option, Stream } from "effect"
 import type { Observation } from "../flow/Baselines.js"
 import type { WindowSignal } from "../flow/Signals.js"
+import * as Calendar from "../gate/Calendar.js"
 import { BulkInsert } from "./BulkInsert.js"
-import { mapSql, mapSqlStream, type StoreError } from "./StoreError.js"
+import { mapSql, mapSqlStream, StoreError } from "./StoreError.js"
 
 /** One row of `signals` (the insert binds the same values in `INSERT_COLUMNS` order). */
 export type SignalRow = {
@@ -124,6 +125,89 @@ export const toRow = (s: WindowSignal, latencyMs: number | null, storedAt: numbe
   stored_at: storedAt
 })
 
+// `day` is the New York date of `window_start`, so a day (or a run of days, or a month) is a range of the primary
+// key's first column: the statements below seek that range instead of needing an index on `day`.
+
+/** UTC ms of New York midnight at the start of `d`. */
+const nyMidnight = (d: Calendar.Day): number => Calendar.instantAt(d, 0)
+
+/** `[start, end)` ms of the New York days whose date starts with `prefix` (a day or a month); undefined otherwise. */
+export const prefixRange = (prefix: string): readonly [start: number, end: number] | undefined => {
+  const d = Calendar.parseDate(prefix)
+  if (d !== undefined) return [nyMidnight(d), nyMidnight(d + 1)]
+  const m = /^(\d{4})-(\d{2})$/.exec(prefix)
+  const month = m === null ? 0 : Number(m[2])
+  if (month < 1 || month > 12) return undefined
+  const year = Number(m![1])
+  return [nyMidnight(Calendar.day(year, month, 1)), nyMidnight(Calendar.day(year, month + 1, 1))]
+}
+
+/** The first stored window at or after `from` (ms): one primary-key seek. */
+export const firstFromStatement = (sql: SqlClient.SqlClient, from: number) =>
+  sql<{ window_start: number; day: string }>`SELECT window_start, day FROM signals
+    WHERE window_start >= ${from} ORDER BY window_start LIMIT 1`
+
+type ObservationRow = {
+  readonly day: string
+  readonly baseline_key: string
+  readonly log_ratio: number
+  readonly volume: number
+  readonly trades: number
+  readonly avg_size: number
+}
+
+/** Observations of `days`, all within `[start, end)` ms; the range drives the primary key, `day IN` keeps it exact. */
+export const observationsStatement = (
+  sql: SqlClient.SqlClient,
+  start: number,
+  end: number,
+  days: ReadonlyArray<string>
+) =>
+  sql<ObservationRow>`SELECT day, baseline_key, log_ratio, buy_volume + sell_volume + unknown_volume AS volume,
+      trades, avg_size
+    FROM signals WHERE window_start >= ${start} AND window_start < ${end} AND ${sql.in("day", days)}
+    AND baseline_key IS NOT NULL AND buy_volume + sell_volume + unknown_volume > 0`
+
+/** Reported signals in `[start, end)` ms. Without a `day` filter the partial index alone answers (covering). */
+export const reportedInStatement = (sql: SqlClient.SqlClient, start: number, end: number) =>
+  sql<{ n: number }>`SELECT COUNT(*) AS n FROM signals
+    WHERE reported = 1 AND window_start >= ${start} AND window_start < ${end}`
+
+export const countStatement = (sql: SqlClient.SqlClient, reportedOnly: boolean) =>
+  reportedOnly
+    ? sql<{ n: number }>`SELECT COUNT(*) AS n FROM signals WHERE reported = 1`
+    : sql<{ n: number }>`SELECT COUNT(*) AS n FROM signals`
+
+/** One page of rows after `after` in primary-key order; `reported = 1` lets the partial index serve it. */
+export const pageStatement = (sql: SqlClient.SqlClient, reportedOnly: boolean, after: SignalRow | undefined) =>
+  sql<SignalRow>`SELECT * FROM signals WHERE ${
+    sql.and([
+      ...(reportedOnly ? [sql`reported = 1`] : []),
+      ...(after === undefined ? [] : [
+        sql`(window_start, expiration, strike, option_type)
+          > (${after.window_start}, ${after.expiration}, ${after.strike}, ${after.option_type})`
+      ])
+    ])
+  } ORDER BY window_start, expiration, strike, option_type LIMIT ${PAGE_SIZE}`
+
+/** Sorted distinct days grouped into runs of consecutive dates; undefined when one is not a date. */
+const dayRuns = (days: ReadonlyArray<string>): Array<Array<Calendar.Day>> | undefined => {
+  const parsed: Array<Calendar.Day> = []
+  for (const s of new Set(days)) {
+    const d = Calendar.parseDate(s)
+    if (d === undefined) return undefined
+    parsed.push(d)
+  }
+  parsed.sort((a, b) => a - b)
+  const runs: Array<Array<Calendar.Day>> = []
+  for (const d of parsed) {
+    const run = runs[runs.length - 1]
+    if (run !== undefined && run[run.length - 1] === d - 1) run.push(d)
+    else runs.push([d])
+  }
+  return runs
+}
+
 export class SignalsRepo extends Effect.Service<SignalsRepo>()("ifd/store/SignalsRepo", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
@@ -147,8 +231,15 @@ export class SignalsRepo extends Effect.Service<SignalsRepo>()("ifd/store/Signal
     /** Trading days with stored windows, oldest first. */
     const days = Effect.fn("SignalsRepo.days")(
       function*() {
-        const rows = yield* sql<{ day: string }>`SELECT DISTINCT day FROM signals ORDER BY day`
-        return rows.map((r) => r.day)
+        const out: Array<string> = []
+        // A skip scan: one primary-key seek per stored day, jumping from a window to the next New York midnight.
+        let from = Number.MIN_SAFE_INTEGER
+        for (;;) {
+          const row = (yield* firstFromStatement(sql, from))[0]
+          if (row === undefined) return out
+          if (out[out.length - 1] !== row.day) out.push(row.day)
+          from = Math.max(row.window_start + 1, nyMidnight(Calendar.wallAt(row.window_start).day + 1))
+        }
       },
       mapSql("SignalsRepo.days")
     )
@@ -156,17 +247,21 @@ export class SignalsRepo extends Effect.Service<SignalsRepo>()("ifd/store/Signal
     /** What the windows of the given trading days contribute to the baselines (windows with a baseline key). */
     const observations = Effect.fn("SignalsRepo.observations")(
       function*(days: ReadonlyArray<string>) {
-        if (days.length === 0) return [] as Array<Observation>
-        const rows = yield* sql<{
-          day: string
-          baseline_key: string
-          log_ratio: number
-          volume: number
-          trades: number
-          avg_size: number
-        }>`SELECT day, baseline_key, log_ratio, buy_volume + sell_volume + unknown_volume AS volume, trades, avg_size
-          FROM signals WHERE ${sql.in("day", days)} AND baseline_key IS NOT NULL
-          AND buy_volume + sell_volume + unknown_volume > 0`
+        const runs = dayRuns(days)
+        if (runs === undefined) {
+          return yield* new StoreError({
+            reason: "Input",
+            operation: "SignalsRepo.observations",
+            detail: "days must be existing dates, YYYY-MM-DD"
+          })
+        }
+        // One range of the primary key per run of consecutive days, oldest first: rows come back in time order.
+        const rows: Array<ObservationRow> = []
+        for (const run of runs) {
+          const start = nyMidnight(run[0]!)
+          const end = nyMidnight(run[run.length - 1]! + 1)
+          for (const r of yield* observationsStatement(sql, start, end, run.map(Calendar.isoDate))) rows.push(r)
+        }
         return rows.map((r): Observation => ({
           day: r.day,
           key: r.baseline_key,
@@ -194,21 +289,10 @@ export class SignalsRepo extends Effect.Service<SignalsRepo>()("ifd/store/Signal
       mapSql("SignalsRepo.latency")
     )
 
-    const page = (reportedOnly: boolean, after: SignalRow | undefined) =>
-      sql<SignalRow>`SELECT * FROM signals WHERE ${
-        sql.and([
-          ...(reportedOnly ? [sql`reported = 1`] : []),
-          ...(after === undefined ? [] : [
-            sql`(window_start, expiration, strike, option_type)
-              > (${after.window_start}, ${after.expiration}, ${after.strike}, ${after.option_type})`
-          ])
-        ])
-      } ORDER BY window_start, expiration, strike, option_type LIMIT ${PAGE_SIZE}`
-
     /** Stored rows in time order, page by page (reported signals only unless `all`). */
     const stream = (options: { readonly all?: boolean } = {}): Stream.Stream<SignalRow, StoreError> =>
       Stream.paginateChunkEffect(undefined as SignalRow | undefined, (after) =>
-        page(options.all !== true, after).pipe(
+        pageStatement(sql, options.all !== true, after).pipe(
           Effect.map((rows) => [
             Chunk.unsafeFromArray(rows),
             rows.length < PAGE_SIZE ? Option.none() : Option.some(rows[rows.length - 1]!)
@@ -217,19 +301,24 @@ export class SignalsRepo extends Effect.Service<SignalsRepo>()("ifd/store/Signal
 
     const count = Effect.fn("SignalsRepo.count")(
       function*(reportedOnly = false) {
-        const rows = reportedOnly
-          ? yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM signals WHERE reported = 1`
-          : yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM signals`
+        const rows = yield* countStatement(sql, reportedOnly)
         return rows[0]?.n ?? 0
       },
       mapSql("SignalsRepo.count")
     )
 
-    /** Reported signals of the days starting with `prefix` (a day "2026-11-24" or a month "2026-11"). */
+    /** Reported signals of the New York days starting with `prefix` (a day "2026-11-24" or a month "2026-11"). */
     const reportedIn = Effect.fn("SignalsRepo.reportedIn")(
       function*(prefix: string) {
-        const rows = yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM signals
-          WHERE reported = 1 AND day >= ${prefix} AND day < ${prefix + "\uffff"}`
+        const range = prefixRange(prefix)
+        if (range === undefined) {
+          return yield* new StoreError({
+            reason: "Input",
+            operation: "SignalsRepo.reportedIn",
+            detail: "prefix must be a day YYYY-MM-DD or a month YYYY-MM"
+          })
+        }
+        const rows = yield* reportedInStatement(sql, range[0], range[1])
         return rows[0]?.n ?? 0
       },
       mapSql("SignalsRepo.reportedIn")

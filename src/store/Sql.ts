@@ -73,6 +73,8 @@ export const setup: Effect.Effect<void, StoreError, SqlClient.SqlClient> = Effec
     yield* sql`PRAGMA synchronous = NORMAL`
     // SQLite leaves foreign keys off per connection unless asked; flagged_records.run_id relies on them.
     yield* sql`PRAGMA foreign_keys = ON`
+    // Statement journals of the multi-row upserts (INSERT OR REPLACE in a transaction) stay in memory, not temp files.
+    yield* sql`PRAGMA temp_store = MEMORY`
     // Another process (an export, the sqlite3 shell) may hold the lock briefly: wait for it rather than fail at once.
     yield* sql.unsafe(`PRAGMA busy_timeout = ${busyTimeoutMs}`)
   }).pipe(Effect.mapError(fromSqlError("Sql.setup", "Open")))

@@ -88,6 +88,19 @@ describe("DashboardRepo", () => {
       }
     }).pipe(Effect.provide(Store.layerMemory)))
 
+  it.effect("reads a day's reported signals through the partial index on reported windows", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const [text, params] = DashboardRepo.signalsStatement(sql, T0, T0 + 86_400_000, 10).compile()
+      const plan = yield* sql.unsafe<{ detail: string }>(`EXPLAIN QUERY PLAN ${text}`, params)
+      const details = plan.map((p) => p.detail).join(" | ")
+      assert.match(
+        details,
+        /SEARCH signals USING INDEX signals_reported_at \(window_start>\? AND window_start<\?\)/,
+        details
+      )
+    }).pipe(Effect.provide(Store.layerMemory)))
+
   it.effect("has no latest day without windows", () =>
     Effect.gen(function*() {
       const repo = yield* DashboardRepo.fromContext

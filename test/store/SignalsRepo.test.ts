@@ -1,10 +1,19 @@
 import { assert, describe, it } from "@effect/vitest"
+import { SqlClient } from "@effect/sql"
+import type { Statement } from "@effect/sql/Statement"
 import { Chunk, Effect, Stream, TestClock } from "effect"
 import * as Baselines from "../../src/flow/Baselines.js"
 import type { WindowSignal } from "../../src/flow/Signals.js"
 import * as AppSignals from "../../src/app/Signals.js"
 import { BaselinesRepo } from "../../src/store/BaselinesRepo.js"
-import { SignalsRepo } from "../../src/store/SignalsRepo.js"
+import {
+  countStatement,
+  firstFromStatement,
+  observationsStatement,
+  pageStatement,
+  reportedInStatement,
+  SignalsRepo
+} from "../../src/store/SignalsRepo.js"
 import * as Store from "../../src/store/Store.js"
 
 const signal = (day: string, i: number, overrides: Partial<WindowSignal> = {}): WindowSignal => ({
@@ -49,6 +58,56 @@ const signal = (day: string, i: number, overrides: Partial<WindowSignal> = {}): 
   reported: false,
   ...overrides
 })
+
+/** A signal of the window starting at `utc` (ISO), with its New York day as the pipeline computes it. */
+const at = (utc: string, i: number, overrides: Partial<WindowSignal> = {}): WindowSignal => {
+  const windowStart = Date.parse(utc)
+  return signal(Baselines.newYork(windowStart).day, i, { windowStart, ...overrides })
+}
+
+// Windows at New York midnights (23:55 one day, 00:00 the next) on both DST changes of 2026 (March 8, November 1),
+// one whose UTC date is a day later than its New York date, and a lone day. Four strikes × types per window; some
+// without a baseline key, some without volume, some reported.
+const STARTS = [
+  "2026-01-15T15:00:00Z",
+  "2026-03-08T04:55:00Z", // 2026-03-07 23:55 EST
+  "2026-03-08T05:00:00Z", // 2026-03-08 00:00 EST
+  "2026-03-08T14:00:00Z",
+  "2026-03-09T03:55:00Z", // 2026-03-08 23:55 EDT
+  "2026-03-09T04:00:00Z", // 2026-03-09 00:00 EDT
+  "2026-06-02T00:30:00Z", // 2026-06-01 20:30 EDT
+  "2026-06-02T14:00:00Z",
+  "2026-11-01T03:55:00Z", // 2026-10-31 23:55 EDT
+  "2026-11-01T04:00:00Z", // 2026-11-01 00:00 EDT
+  "2026-11-02T04:55:00Z", // 2026-11-01 23:55 EST
+  "2026-11-02T05:00:00Z" // 2026-11-02 00:00 EST
+]
+const NY_DAYS = [
+  "2026-01-15", "2026-03-07", "2026-03-08", "2026-03-09", "2026-06-01", "2026-06-02", "2026-10-31", "2026-11-01",
+  "2026-11-02"
+]
+const edgeSignals: Array<WindowSignal> = STARTS.flatMap((utc, w) =>
+  [0, 1, 20, 21].map((i) =>
+    at(utc, i, {
+      key: (w + i) % 5 === 0 ? null : "C|+1|10:00|10d+",
+      buyVolume: (w + i) % 7 === 0 ? 0 : 10 + i,
+      sellVolume: (w + i) % 7 === 0 ? 0 : 5,
+      reported: (w + i) % 3 === 0
+    })
+  )
+)
+
+/** Primary-key order, as SQLite returns rows of `signals`. */
+const byKey = (a: WindowSignal, b: WindowSignal) =>
+  a.windowStart - b.windowStart || a.expiration.localeCompare(b.expiration) || a.strike - b.strike ||
+  a.optionType.localeCompare(b.optionType)
+
+/** The details of EXPLAIN QUERY PLAN for a statement the repo runs, joined. */
+const plan = (statement: Statement<unknown>) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => {
+    const [text, params] = statement.compile()
+    return sql.unsafe<{ detail: string }>(`EXPLAIN QUERY PLAN ${text}`, params)
+  }).pipe(Effect.map((rows) => rows.map((r) => r.detail).join(" | ")))
 
 describe("SignalsRepo", () => {
   it.effect("stores signals idempotently with their latency and streams the reported ones in time order", () =>
@@ -104,5 +163,99 @@ describe("SignalsRepo", () => {
       }])
       const t = Baselines.compute("2026-06-02", ["2026-06-01"], obs)
       assert.strictEqual(t.stats.get("C|+1|10:00|10d+")!.logVolume.median, Math.log(18))
+    }).pipe(Effect.provide(Store.layerMemory)))
+
+  it.effect("days lists each New York day once, as SELECT DISTINCT day does, across DST and midnights", () =>
+    Effect.gen(function*() {
+      const repo = yield* SignalsRepo
+      const sql = yield* SqlClient.SqlClient
+      assert.deepStrictEqual(yield* repo.days(), [])
+      yield* repo.insert(edgeSignals)
+      const distinct = yield* sql<{ day: string }>`SELECT DISTINCT day FROM signals ORDER BY day`
+      const days = yield* repo.days()
+      assert.deepStrictEqual(days, distinct.map((r) => r.day))
+      assert.deepStrictEqual(days, NY_DAYS)
+    }).pipe(Effect.provide(Store.layerMemory)))
+
+  it.effect("observations of any set of days equal those days' rows filtered one by one, in time order", () =>
+    Effect.gen(function*() {
+      const repo = yield* SignalsRepo
+      yield* repo.insert(edgeSignals)
+      const cases: ReadonlyArray<ReadonlyArray<string>> = [
+        ...NY_DAYS.map((d) => [d]),
+        ["2026-03-07", "2026-03-08", "2026-03-09"],
+        ["2026-10-31", "2026-11-01", "2026-11-02"],
+        ["2026-11-02", "2026-01-15", "2026-06-01", "2026-01-15"],
+        NY_DAYS,
+        ["2026-03-10"],
+        []
+      ]
+      for (const days of cases) {
+        const expected = edgeSignals
+          .filter((s) => days.includes(s.day) && s.key !== null && s.buyVolume + s.sellVolume + s.unknownVolume > 0)
+          .sort(byKey)
+          .map((s) => ({
+            day: s.day,
+            key: s.key,
+            logRatio: s.logRatio,
+            logVolume: Math.log(s.buyVolume + s.sellVolume + s.unknownVolume),
+            trades: s.trades,
+            avgSize: s.avgSize
+          }))
+        assert.deepStrictEqual(yield* repo.observations(days), expected, days.join(","))
+      }
+      const bad = yield* Effect.flip(repo.observations(["2026-02-30"]))
+      assert.strictEqual(bad.reason, "Input")
+    }).pipe(Effect.provide(Store.layerMemory)))
+
+  it.effect("reportedIn counts the reported signals of a New York day or month, midnight windows included", () =>
+    Effect.gen(function*() {
+      const repo = yield* SignalsRepo
+      const sql = yield* SqlClient.SqlClient
+      yield* repo.insert(edgeSignals)
+      const prefixes = [...NY_DAYS, "2026-01", "2026-03", "2026-06", "2026-10", "2026-11", "2026-12", "2026-03-10"]
+      for (const prefix of prefixes) {
+        const byDay = yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM signals
+          WHERE reported = 1 AND substr(day, 1, ${prefix.length}) = ${prefix}`
+        const expected = edgeSignals.filter((s) => s.reported && s.day.startsWith(prefix)).length
+        assert.strictEqual(byDay[0]!.n, expected, prefix)
+        assert.strictEqual(yield* repo.reportedIn(prefix), expected, prefix)
+      }
+      // October's one reported signal is at 2026-10-31 23:55 EDT, already November in UTC.
+      assert.strictEqual(yield* repo.reportedIn("2026-10"), 1)
+      for (const prefix of ["2026-13", "2026-02-30", "2026", ""]) {
+        assert.strictEqual((yield* Effect.flip(repo.reportedIn(prefix))).reason, "Input", prefix)
+      }
+    }).pipe(Effect.provide(Store.layerMemory)))
+
+  it.effect("days, observations, reportedIn, counts and pages seek the primary key or the partial index", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      yield* (yield* SignalsRepo).insert(edgeSignals)
+      const day = Date.parse("2026-03-08T05:00:00Z")
+      const ranged = [
+        yield* plan(firstFromStatement(sql, day)),
+        yield* plan(observationsStatement(sql, day, day + 86_400_000, ["2026-03-08"])),
+        yield* plan(reportedInStatement(sql, day, day + 86_400_000))
+      ]
+      for (const p of ranged) assert.notMatch(p, /SCAN signals/, p)
+      assert.match(ranged[0]!, /SEARCH signals USING PRIMARY KEY \(window_start>\?\)/, ranged[0])
+      assert.match(ranged[1]!, /SEARCH signals USING PRIMARY KEY \(window_start>\? AND window_start<\?\)/, ranged[1])
+      assert.match(
+        ranged[2]!,
+        /SEARCH signals USING COVERING INDEX signals_reported_at \(window_start>\? AND window_start<\?\)/,
+        ranged[2]
+      )
+
+      const count = yield* plan(countStatement(sql, true))
+      assert.include(count, "COVERING INDEX signals_reported_at", count)
+      const after = (yield* pageStatement(sql, true, undefined))[0]!
+      const first = yield* plan(pageStatement(sql, true, undefined))
+      const next = yield* plan(pageStatement(sql, true, after))
+      const all = yield* plan(pageStatement(sql, false, after))
+      assert.include(first, "USING INDEX signals_reported_at", first)
+      assert.match(next, /SEARCH signals USING INDEX signals_reported_at \(\(window_start,/, next)
+      assert.match(all, /SEARCH signals USING PRIMARY KEY \(\(window_start,/, all)
+      for (const p of [first, next, all]) assert.notInclude(p, "TEMP B-TREE", p)
     }).pipe(Effect.provide(Store.layerMemory)))
 })

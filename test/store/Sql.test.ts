@@ -50,7 +50,7 @@ describe("Sql", () => {
       assert.strictEqual(count, 1)
     }))
 
-  it.scoped("sets WAL, synchronous NORMAL, foreign keys and the busy timeout on a file database", () =>
+  it.scoped("sets WAL, synchronous NORMAL, foreign keys, the busy timeout and temp storage in memory on a file", () =>
     Effect.gen(function*() {
       const filename = path.join(yield* tempDir, "ifd.sqlite")
       const pragmas = yield* Effect.gen(function*() {
@@ -59,14 +59,17 @@ describe("Sql", () => {
           journal: (yield* sql<{ journal_mode: string }>`PRAGMA journal_mode`)[0]?.journal_mode,
           synchronous: (yield* sql<{ synchronous: number }>`PRAGMA synchronous`)[0]?.synchronous,
           foreignKeys: (yield* sql<{ foreign_keys: number }>`PRAGMA foreign_keys`)[0]?.foreign_keys,
-          busyTimeout: (yield* sql<{ timeout: number }>`PRAGMA busy_timeout`)[0]?.timeout
+          busyTimeout: (yield* sql<{ timeout: number }>`PRAGMA busy_timeout`)[0]?.timeout,
+          tempStore: (yield* sql<{ temp_store: number }>`PRAGMA temp_store`)[0]?.temp_store
         }
       }).pipe(Effect.provide(Sql.layer({ filename })))
       assert.deepStrictEqual(pragmas, {
         journal: "wal",
         synchronous: 1,
         foreignKeys: 1,
-        busyTimeout: Sql.busyTimeoutMs
+        busyTimeout: Sql.busyTimeoutMs,
+        // 2 = MEMORY
+        tempStore: 2
       })
     }))
 
