@@ -81,6 +81,12 @@ export class Features {
   private evLevels = 0
   private evVolume = 0
   private evAcc: Acc | undefined = undefined
+  // the last lookups (`take` and `prune` drop accumulators, so they forget the last one)
+  private lastInfoId = -1
+  private lastInfo: InstrumentInfo | null = null
+  private lastIndex = -1
+  private lastAccId = -1
+  private lastAcc: Acc | undefined = undefined
 
   constructor(private readonly lookup: (instrumentId: number) => InstrumentInfo | undefined, options: FeatureOptions = {}) {
     this.largeSize = options.largeSize ?? 25
@@ -152,6 +158,7 @@ export class Features {
 
   /** The features of a closed window; each window is taken once (its accumulator is dropped). */
   take(w: PressureWindow): FlowFeatures {
+    this.lastAcc = undefined
     const index = Math.floor(w.windowStart / 300_000)
     const byId = this.accs.get(index)
     const ids = this.idsByKey.get(keyOf(w.expiration, w.strike, w.optionType))
@@ -179,6 +186,7 @@ export class Features {
 
   /** Drops what is left of windows before `windowStart` (instruments without windows; nothing will take it). */
   prune(windowStart: number): void {
+    this.lastAcc = undefined
     const index = Math.floor(windowStart / 300_000)
     for (const w of this.accs.keys()) if (w < index) this.accs.delete(w)
   }
@@ -191,6 +199,8 @@ export class Features {
   }
 
   private info(id: number): InstrumentInfo | null {
+    // A chunk's trades come in runs of one instrument: the last answer is the likely one.
+    if (id === this.lastInfoId) return this.lastInfo
     let info = this.known.get(id)
     if (info === undefined) {
       const found = this.lookup(id)
@@ -204,10 +214,13 @@ export class Features {
         else ids.push(id)
       }
     }
+    this.lastInfoId = id
+    this.lastInfo = info
     return info
   }
 
   private accFor(index: number, id: number): Acc {
+    if (index === this.lastIndex && id === this.lastAccId && this.lastAcc !== undefined) return this.lastAcc
     let byId = this.accs.get(index)
     if (byId === undefined) {
       byId = new Map()
@@ -218,6 +231,9 @@ export class Features {
       acc = new Acc()
       byId.set(id, acc)
     }
+    this.lastIndex = index
+    this.lastAccId = id
+    this.lastAcc = acc
     return acc
   }
 }
