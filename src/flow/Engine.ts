@@ -334,6 +334,26 @@ export class FlowEngine {
         slot = found
         lastId = id
       }
+      // The book's own loop takes the run of this instrument's Add/Cancel/Modify rows that move no clock and start
+      // no snapshot; whatever it stops at comes down here.
+      const book = slot.book
+      if (!book.inSnapshot) {
+        const j = book.run(b, i, to, thHi, thLo, counts)
+        if (j > i) {
+          if (slot.instrument === undefined) {
+            stats.unknownInstrumentRecords += j - i
+            if (slot.unknownRecords === 0) stats.unknownInstruments++
+            slot.unknownRecords += j - i
+          }
+          const outcome = book.lastOutcome
+          if (outcome !== 0) {
+            books.count(outcome)
+            if (flagBook) this.flag(OUTCOME_NAMES[outcome] as FlagReason, b, j - 1, slot)
+          }
+          i = j - 1
+          continue
+        }
+      }
       // Only a record at or past the next window boundary can close windows, and an undefined ts_event (all ones)
       // always is, so the ts_recv fallback and the plausibility check run only here and for trades.
       const hi = eHi[i]!
@@ -353,7 +373,6 @@ export class FlowEngine {
       // Books.applyRecord, inlined: one call less per record on the hottest path.
       const a = action[i]!
       const f = flags[i]!
-      const book = slot.book
       if ((f & SNAPSHOT_OR_BAD) !== 0 || book.inSnapshot) books.noteFlags(book, a, f)
       let outcome = 0
       switch (a) {

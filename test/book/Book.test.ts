@@ -1,5 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Book, BookStore, halves, Outcome } from "../../src/book/Book.js"
+import { type ActionCounts, Book, BookStore, halves, Outcome } from "../../src/book/Book.js"
+import { Books } from "../../src/book/Books.js"
+import { Flags } from "../../src/dbn/Constants.js"
+import { batch, NS_PER_S, type Row, T0 } from "./support.js"
 
 const px = (points: number): number => Math.round(points * 1e9)
 const hiOf = (id: bigint): number => Number(id >> 32n)
@@ -257,6 +260,149 @@ describe("Book", () => {
     assert.deepStrictEqual(t.book.queue("B", px(10)), [5n, (1n << 53n) + 5n])
     assert.strictEqual(t.book.order(huge)?.size, 3)
     t.check()
+  })
+
+  it("runs a batch's book rows up to the first row it must leave to the caller", () => {
+    const rows: Array<Row> = [
+      { action: "A", id: 1, side: "B", price: 100, size: 5, instrument: 1 },
+      { action: "A", id: 2, side: "A", price: 101, size: 3, instrument: 1 },
+      { action: "C", id: 1, size: 2, instrument: 1 },
+      { action: "M", id: 2, side: "A", price: 100.5, size: 3, instrument: 1 },
+      { action: "T", side: "A", price: 100, size: 1, instrument: 1 }, // 4: a trade
+      { action: "A", id: 3, side: "B", price: 99, size: 1, instrument: 1 },
+      { action: "A", id: 4, side: "B", price: 99, size: 1, instrument: 2 }, // 6: another instrument
+      { action: "A", id: 5, side: "B", price: 98, size: 1, instrument: 1, flags: Flags.SNAPSHOT }, // 7: a snapshot row
+      { action: "A", id: 6, side: "B", price: 97, size: 1, instrument: 1 },
+      { action: "A", id: 7, side: "B", price: 96, size: 1, instrument: 1, ts: T0 + 300n * NS_PER_S } // 9: late
+    ]
+    const b = batch(rows)
+    const book = new Book(1)
+    const counts: ActionCounts = { adds: 0, cancels: 0, modifies: 0 }
+    const none = 0xffffffff
+    assert.strictEqual(book.run(b, 0, b.length, none, none, counts), 4)
+    assert.deepStrictEqual(counts, { adds: 2, cancels: 1, modifies: 1 })
+    assert.strictEqual(book.bestBidPrice, px(100))
+    assert.strictEqual(book.bestBidSize, 3)
+    assert.strictEqual(book.bestAskPrice, px(100.5))
+    assert.strictEqual(book.run(b, 4, b.length, none, none, counts), 4)
+    assert.strictEqual(book.run(b, 5, b.length, none, none, counts), 6)
+    assert.strictEqual(book.run(b, 7, b.length, none, none, counts), 7)
+    const late = T0 + 300n * NS_PER_S
+    assert.strictEqual(book.run(b, 8, b.length, Number(late >> 32n), Number(late & 0xffffffffn), counts), 9)
+    assert.strictEqual(book.run(b, 9, b.length, none, none, counts), 10)
+    assert.deepStrictEqual(book.levels("B").map((l) => l.price / 1e9), [100, 99, 97, 96])
+    assert.strictEqual(book.lastOutcome, Outcome.OK)
+    assert.deepStrictEqual(book.checkInvariants(), [])
+  })
+
+  it("ends a run after a row with an anomaly, applied, and reports its outcome", () => {
+    const b = batch([
+      { action: "A", id: 1, side: "B", price: 100, size: 5 },
+      { action: "C", id: 9, size: 1 },
+      { action: "M", id: 8, side: "A", price: 101, size: 2 },
+      { action: "A", id: 1, side: "B", price: 99, size: 4 },
+      { action: "C", id: 8, size: 7 }
+    ])
+    const book = new Book(42)
+    const counts: ActionCounts = { adds: 0, cancels: 0, modifies: 0 }
+    const none = 0xffffffff
+    const outcomes: Array<number> = []
+    for (let i = 0; i < b.length;) {
+      i = book.run(b, i, b.length, none, none, counts)
+      outcomes.push(book.lastOutcome)
+    }
+    assert.deepStrictEqual(outcomes, [
+      Outcome.UNKNOWN_CANCEL,
+      Outcome.UNKNOWN_MODIFY,
+      Outcome.DUPLICATE_ADD,
+      Outcome.OVER_CANCEL
+    ])
+    assert.deepStrictEqual(counts, { adds: 2, cancels: 2, modifies: 1 })
+    assert.deepStrictEqual(book.levels("B"), [{ price: px(99), size: 4, count: 1 }])
+    assert.strictEqual(book.askLevels, 0)
+    assert.deepStrictEqual(book.checkInvariants(), [])
+  })
+
+  it("builds the same books from runs over a batch as from one record at a time", () => {
+    let seed = 99
+    const rand = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+      return (seed >>> 8) % n
+    }
+    const rows: Array<Row> = []
+    const live: Array<Array<{ id: number; side: "A" | "B"; price: number }>> = [[], [], []]
+    for (let k = 0; k < 40_000; k++) {
+      const instrument = rand(10) < 8 && rows.length > 0 ? rows[rows.length - 1]!.instrument! : 1 + rand(3)
+      const orders = live[instrument - 1]!
+      const r = rand(100)
+      if (r < 40 || orders.length === 0) {
+        const side = rand(2) === 0 ? "B" : "A"
+        const price = side === "B" ? 100 - rand(40) / 4 : 100.25 + rand(40) / 4
+        const id = k + 1
+        orders.push({ id, side, price })
+        rows.push({ action: "A", id, side, price, size: 1 + rand(9), instrument })
+      } else if (r < 75) {
+        const at = rand(orders.length)
+        const o = orders[at]!
+        if (rand(3) === 0) rows.push({ action: "C", id: o.id, size: 1, instrument })
+        else {
+          rows.push({ action: "C", id: o.id, size: 100, instrument })
+          orders[at] = orders[orders.length - 1]!
+          orders.pop()
+        }
+      } else if (r < 97) {
+        const o = orders[rand(orders.length)]!
+        o.price += (o.side === "B" ? -0.25 : 0.25) * (rand(5) - 2)
+        rows.push({ action: "M", id: o.id, side: o.side, price: o.price, size: 1 + rand(9), instrument })
+      } else if (r < 99) {
+        rows.push({ action: "T", side: "A", price: 100, size: 1, instrument })
+      } else {
+        rows.push({ action: "R", instrument })
+        orders.length = 0
+      }
+    }
+    const b = batch(rows)
+    const one = new Books()
+    for (let i = 0; i < b.length; i++) {
+      one.applyRecord(
+        one.getOrCreate(b.instrumentId[i]!),
+        b.action[i]!,
+        b.side[i]!,
+        b.flags[i]!,
+        b.orderIdHi[i]! | 0,
+        b.orderIdLo[i]! | 0,
+        b.priceHi[i]!,
+        b.priceLo[i]! | 0,
+        b.size[i]!
+      )
+    }
+    // The engine's way: runs through `Book.run`, anything it leaves through `applyRecord`.
+    const runs = new Books()
+    const none = 0xffffffff
+    let viaRun = 0
+    for (let i = 0; i < b.length;) {
+      const book = runs.getOrCreate(b.instrumentId[i]!)
+      const j = book.run(b, i, b.length, none, none, runs.counts)
+      if (j > i) {
+        viaRun += j - i
+        if (book.lastOutcome !== Outcome.OK) runs.count(book.lastOutcome)
+        i = j
+        continue
+      }
+      runs.applyRecord(book, b.action[i]!, b.side[i]!, b.flags[i]!, 0, 0, 0, 0, 0)
+      i++
+    }
+    assert.isAbove(viaRun, b.length * 0.9)
+    assert.deepStrictEqual(runs.counts, one.counts)
+    for (const id of [1, 2, 3]) {
+      const x = one.get(id)!
+      const y = runs.get(id)!
+      for (const side of ["B", "A"] as const) {
+        assert.deepStrictEqual(y.levels(side), x.levels(side))
+        for (const l of x.levels(side)) assert.deepStrictEqual(y.queue(side, l.price), x.queue(side, l.price))
+      }
+      assert.deepStrictEqual(y.checkInvariants(), [])
+    }
   })
 
   it("matches a naive reference model over a long random sequence of actions", () => {
