@@ -550,7 +550,8 @@ export class Book {
    * did not apply: a row of another instrument, another action, a row flagged F_SNAPSHOT or F_MAYBE_BAD_BOOK (the
    * caller tracks snapshots), a row whose ts_event is at or past the threshold halves `thHi`/`thLo` (the caller
    * moves its event clock first), or `to`. A row whose outcome is not OK is applied and ends the run: its outcome is
-   * in `lastOutcome` and the return value is one past it. Applied actions are counted in `counts`.
+   * in `lastOutcome` and the return value is one past it. Applied actions are counted in `counts`. `thLo` may be
+   * given signed (`| 0`): a u32 above 2^31 passed to a call is boxed into a new heap number.
    *
    * One loop with the store's arrays in locals: runs of one instrument's book records are the bulk of an MBO
    * stream, and a call per record (with its arrays loaded again) cost about a quarter of the book's time.
@@ -570,6 +571,7 @@ export class Book {
     const sizes = b.size
     const st = this.store
     const no = this.no
+    const thLoU = thLo >>> 0
     let adds = 0
     let cancels = 0
     let modifies = 0
@@ -579,7 +581,7 @@ export class Book {
       const a = actions[i]!
       if (ids[i] !== instrumentId || (flags[i]! & SNAPSHOT_OR_BAD) !== 0) break
       const t = eHi[i]!
-      if (t >= thHi && (t > thHi || eLo[i]! >= thLo)) break
+      if (t >= thHi && (t > thHi || eLo[i]! >= thLoU)) break
       const idHi = oHi[i]! | 0
       const idLo = oLo[i]! | 0
       const size = sizes[i]!

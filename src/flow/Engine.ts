@@ -338,7 +338,7 @@ export class FlowEngine {
       // no snapshot; whatever it stops at comes down here.
       const book = slot.book
       if (!book.inSnapshot) {
-        const j = book.run(b, i, to, thHi, thLo, counts)
+        const j = book.run(b, i, to, thHi, thLo | 0, counts)
         if (j > i) {
           if (slot.instrument === undefined) {
             stats.unknownInstrumentRecords += j - i

@@ -60,7 +60,7 @@ export type SignalRow = {
 const COLUMNS = 41
 export const PAGE_SIZE = 5_000
 
-/** The columns of `SignalRow` in the order `pushParams` binds them. */
+/** The columns of `SignalRow` in the order `putParams` binds them. */
 const INSERT_COLUMNS = [
   "window_start", "expiration", "strike", "option_type", "day", "underlying", "underlying_method", "otm",
   "baseline_key", "active", "buy_volume", "sell_volume", "unknown_volume", "trades", "avg_size", "log_ratio",
@@ -70,15 +70,50 @@ const INSERT_COLUMNS = [
 ] as const satisfies ReadonlyArray<keyof SignalRow>
 if (INSERT_COLUMNS.length !== COLUMNS) throw new Error("INSERT_COLUMNS does not match SignalRow")
 
-/** Appends the values of `toRow(s, latencyMs, storedAt)` in `INSERT_COLUMNS` order, without building the row. */
-const pushParams = (out: Array<unknown>, s: WindowSignal, latencyMs: number | null, storedAt: number): void => {
-  out.push(
-    s.windowStart, s.expiration, s.strike, s.optionType, s.day, s.underlying, s.underlyingMethod, s.otm,
-    s.key, s.active ? 1 : 0, s.buyVolume, s.sellVolume, s.unknownVolume, s.trades, s.avgSize, s.logRatio,
-    s.callPutPremiumRatio, s.mmBalance, s.straddle, s.sweeps, s.sweepVolume, s.sweepNet, s.largePrints,
-    s.largeVolume, s.largeNet, s.buyPremium, s.sellPremium, s.baselineN, s.lowSample ? 1 : 0, s.zVolume, s.zRatio,
-    s.zTrades, s.zSize, s.direction, s.bias, s.score, s.confidence, s.tier, s.reported ? 1 : 0, latencyMs, storedAt
-  )
+/** Puts the values of `toRow(s, latencyMs, storedAt)` in `INSERT_COLUMNS` order at `out[k…]`, without building the row. */
+const putParams = (out: Array<unknown>, k: number, s: WindowSignal, latencyMs: number | null, storedAt: number): number => {
+  out[k++] = s.windowStart
+  out[k++] = s.expiration
+  out[k++] = s.strike
+  out[k++] = s.optionType
+  out[k++] = s.day
+  out[k++] = s.underlying
+  out[k++] = s.underlyingMethod
+  out[k++] = s.otm
+  out[k++] = s.key
+  out[k++] = s.active ? 1 : 0
+  out[k++] = s.buyVolume
+  out[k++] = s.sellVolume
+  out[k++] = s.unknownVolume
+  out[k++] = s.trades
+  out[k++] = s.avgSize
+  out[k++] = s.logRatio
+  out[k++] = s.callPutPremiumRatio
+  out[k++] = s.mmBalance
+  out[k++] = s.straddle
+  out[k++] = s.sweeps
+  out[k++] = s.sweepVolume
+  out[k++] = s.sweepNet
+  out[k++] = s.largePrints
+  out[k++] = s.largeVolume
+  out[k++] = s.largeNet
+  out[k++] = s.buyPremium
+  out[k++] = s.sellPremium
+  out[k++] = s.baselineN
+  out[k++] = s.lowSample ? 1 : 0
+  out[k++] = s.zVolume
+  out[k++] = s.zRatio
+  out[k++] = s.zTrades
+  out[k++] = s.zSize
+  out[k++] = s.direction
+  out[k++] = s.bias
+  out[k++] = s.score
+  out[k++] = s.confidence
+  out[k++] = s.tier
+  out[k++] = s.reported ? 1 : 0
+  out[k++] = latencyMs
+  out[k++] = storedAt
+  return k
 }
 
 export const toRow = (s: WindowSignal, latencyMs: number | null, storedAt: number): SignalRow => ({
@@ -223,7 +258,7 @@ export class SignalsRepo extends Effect.Service<SignalsRepo>()("ifd/store/Signal
         if (signals.length === 0) return 0
         const now = yield* Clock.currentTimeMillis
         const latency = receivedAt === undefined ? null : Math.max(0, now - receivedAt)
-        return yield* sql.withTransaction(upsertStatement.run(sql, signals, (out, s) => pushParams(out, s, latency, now)))
+        return yield* sql.withTransaction(upsertStatement.run(sql, signals, (out, k, s) => putParams(out, k, s, latency, now)))
       },
       mapSql("SignalsRepo.insert")
     )

@@ -79,7 +79,7 @@ export const toRow = (w: PressureWindow, updatedAt: number): WindowRow => ({
   updated_at: updatedAt
 })
 
-/** The columns of `WindowRow` in the order `pushParams` binds them. */
+/** The columns of `WindowRow` in the order `putParams` binds them. */
 const INSERT_COLUMNS = [
   "window_start", "expiration", "strike", "option_type", "bid_volume", "ask_volume", "unknown_volume",
   "pressure_ratio", "total_trades", "avg_trade_size", "dominant_side", "trades_aggressor", "trades_quote",
@@ -87,13 +87,27 @@ const INSERT_COLUMNS = [
 ] as const satisfies ReadonlyArray<keyof WindowRow>
 if (INSERT_COLUMNS.length !== COLUMNS) throw new Error("INSERT_COLUMNS does not match WindowRow")
 
-/** Appends the values of `toRow(w, updatedAt)` in `INSERT_COLUMNS` order, without building the row. */
-const pushParams = (out: Array<unknown>, w: PressureWindow, updatedAt: number): void => {
-  out.push(
-    w.windowStart, w.expiration, w.strike, w.optionType, w.bidVolume, w.askVolume, w.unknownVolume,
-    w.pressureRatio, w.totalTrades, w.avgTradeSize, w.dominantSide, w.tradesAggressor, w.tradesQuote,
-    w.tradesTick, w.tradesNone, w.premium, w.maxTradeSize, updatedAt
-  )
+/** Puts the values of `toRow(w, updatedAt)` in `INSERT_COLUMNS` order at `out[k…]`, without building the row. */
+const putParams = (out: Array<unknown>, k: number, w: PressureWindow, updatedAt: number): number => {
+  out[k++] = w.windowStart
+  out[k++] = w.expiration
+  out[k++] = w.strike
+  out[k++] = w.optionType
+  out[k++] = w.bidVolume
+  out[k++] = w.askVolume
+  out[k++] = w.unknownVolume
+  out[k++] = w.pressureRatio
+  out[k++] = w.totalTrades
+  out[k++] = w.avgTradeSize
+  out[k++] = w.dominantSide
+  out[k++] = w.tradesAggressor
+  out[k++] = w.tradesQuote
+  out[k++] = w.tradesTick
+  out[k++] = w.tradesNone
+  out[k++] = w.premium
+  out[k++] = w.maxTradeSize
+  out[k++] = updatedAt
+  return k
 }
 
 export const fromRow = (r: Omit<WindowRow, "updated_at">): PressureWindow => ({
@@ -253,7 +267,7 @@ export class WindowsRepo extends Effect.Service<WindowsRepo>()("ifd/store/Window
         return yield* sql.withTransaction(Effect.gen(function*() {
           const closed = yield* closedBefore
           const open = closed === -Infinity ? windows : windows.filter((w) => w.windowStart >= closed)
-          const changed = yield* upsertStatement.run(sql, open, (out, w) => pushParams(out, w, now))
+          const changed = yield* upsertStatement.run(sql, open, (out, k, w) => putParams(out, k, w, now))
           return { changed, skipped: windows.length - open.length } satisfies UpsertResult
         }))
       },
