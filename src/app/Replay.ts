@@ -83,17 +83,26 @@ export const printSummary = (s: Pipeline.RunSummary) => {
 /**
  * The embedded default: `days` simulated sessions on consecutive weekdays ending on the simulator's default date
  * (seeds `seed`, `seed + 1`, …). One day is the main job; six give the last day five days of baseline history, so a
- * first run into a new database can report signals.
+ * first run into a new database can report signals. The files go to a directory of this run's own that is removed
+ * when the scope closes: they are written anew on every run, at ~170 MB a day, and two runs never share them.
  */
 const generateDays = (seed: number, records: number | undefined, days: number) =>
   Effect.gen(function*() {
     if (!(days >= 1)) return yield* new SourceError({ reason: "Config", detail: `--days must be at least 1 (got ${days})` })
-    const dir = path.join(os.tmpdir(), "ifd-stream")
+    const dir = yield* Effect.acquireRelease(
+      Effect.try({
+        try: () => fs.mkdtempSync(path.join(os.tmpdir(), "ifd-stream-")),
+        catch: () => new SourceError({ reason: "Config", detail: "could not create a directory for the generated session", path: os.tmpdir() })
+      }),
+      (d) => Effect.sync(() => fs.rmSync(d, { recursive: true, force: true }))
+    )
     const dates = SimCalendar.weekdaysEnding(Simulator.defaultParams.date, days)
     const files: Array<string> = []
     for (const [d, date] of dates.entries()) {
       const file = path.join(dir, days === 1 ? `sim-seed${seed}.dbn` : `sim-seed${seed + d}-${date}.dbn`)
-      yield* Console.error(`replay: no file given, generating an NQ options session (${date}, seed ${seed + d}) into ${file}`)
+      yield* Console.error(
+        `replay: no file given, generating an NQ options session (${date}, seed ${seed + d}) into ${file} (removed at the end)`
+      )
       yield* writeSimFile(file, simParams(seed + d, records, days === 1 ? undefined : date))
       files.push(file)
     }
@@ -101,7 +110,7 @@ const generateDays = (seed: number, records: number | undefined, days: number) =
   })
 
 export const run = (options: ReplayOptions) =>
-  Effect.gen(function*() {
+  Effect.scoped(Effect.gen(function*() {
     let files = options.files
     if (files.length === 0) files = yield* generateDays(options.seed, options.records, options.days ?? 1)
     const db = options.db ?? process.env.IFD_DB ?? "./ifd.sqlite"
@@ -116,7 +125,7 @@ export const run = (options: ReplayOptions) =>
     yield* Console.log(`replay of ${files.length} file(s) into ${db}`)
     yield* printSummary(summary)
     return summary
-  })
+  }))
 
 /** The replay with the control interface up (the dashboard follows it live), kept up after the end until stopped. */
 const served = (files: ReadonlyArray<string>, db: string, options: ReplayOptions) =>

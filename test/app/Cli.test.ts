@@ -1,6 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import { cli } from "../support/Cli.js"
 import { fixture, fixturesPresent } from "../support/Fixtures.js"
@@ -95,20 +94,21 @@ describe("command line", () => {
     const dir = makeTempDir()
     try {
       const db = path.join(dir, "ifd.sqlite")
-      // A seed of its own: the generated files live in the system temporary directory, shared with other runs.
       const r = await cli(["replay", "--days", "3", "--records", "30000", "--seed", "4711", "--db", db])
       assert.strictEqual(r.code, 0, r.stderr)
       assert.match(r.stdout, /replay of 3 file\(s\)/)
       for (const day of ["2026-11-16", "2026-11-17", "2026-11-18"]) assert.include(r.stderr, `(${day}, seed`)
+      // The generated sessions were in a directory of the run's own, and it is gone.
+      const generated = [...r.stderr.matchAll(/into (\S+\.dbn) \(removed at the end\)/g)].map((m) => m[1]!)
+      assert.strictEqual(generated.length, 3)
+      assert.strictEqual(new Set(generated.map((f) => path.dirname(f))).size, 1)
+      assert.isFalse(fs.existsSync(path.dirname(generated[0]!)))
       assert.match(r.stdout, /signals\s+0 reported \(baselines from 2 earlier trading day\(s\), 5 needed/)
       const none = await cli(["replay", "--days", "0", "--db", db])
       assert.strictEqual(none.code, 1)
       assert.match(none.stderr, /^error: .*--days must be at least 1/)
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
-      for (const [d, day] of ["2026-11-16", "2026-11-17", "2026-11-18"].entries()) {
-        fs.rmSync(path.join(os.tmpdir(), "ifd-stream", `sim-seed${4711 + d}-${day}.dbn`), { force: true })
-      }
     }
   })
 
