@@ -92,7 +92,12 @@ const generateDays = (seed: number, records: number | undefined, days: number) =
     const dir = yield* Effect.acquireRelease(
       Effect.try({
         try: () => fs.mkdtempSync(path.join(os.tmpdir(), "ifd-stream-")),
-        catch: () => new SourceError({ reason: "Config", detail: "could not create a directory for the generated session", path: os.tmpdir() })
+        catch: () =>
+          new SourceError({
+            reason: "Config",
+            detail: "could not create a directory for the generated session",
+            path: os.tmpdir()
+          })
       }),
       (d) => Effect.sync(() => fs.rmSync(d, { recursive: true, force: true }))
     )
@@ -101,7 +106,8 @@ const generateDays = (seed: number, records: number | undefined, days: number) =
     for (const [d, date] of dates.entries()) {
       const file = path.join(dir, days === 1 ? `sim-seed${seed}.dbn` : `sim-seed${seed + d}-${date}.dbn`)
       yield* Console.error(
-        `replay: no file given, generating an NQ options session (${date}, seed ${seed + d}) into ${file} (removed at the end)`
+        `replay: no file given, generating an NQ options session (${date}, seed ${seed + d}) into ${file} ` +
+          "(removed at the end)"
       )
       yield* writeSimFile(file, simParams(seed + d, records, days === 1 ? undefined : date))
       files.push(file)

@@ -680,7 +680,15 @@ export class Book {
   }
 
   /** One action through `run`, on the shared one-row batch. */
-  private one(action: number, idHi: number, idLo: number, side: number, priceHi: number, priceLo: number, size: number): number {
+  private one(
+    action: number,
+    idHi: number,
+    idLo: number,
+    side: number,
+    priceHi: number,
+    priceLo: number,
+    size: number
+  ): number {
     const r = ONE
     r.instrumentId[0] = this.instrumentId
     r.action[0] = action

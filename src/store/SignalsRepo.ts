@@ -70,8 +70,14 @@ const INSERT_COLUMNS = [
 ] as const satisfies ReadonlyArray<keyof SignalRow>
 if (INSERT_COLUMNS.length !== COLUMNS) throw new Error("INSERT_COLUMNS does not match SignalRow")
 
-/** Puts the values of `toRow(s, latencyMs, storedAt)` in `INSERT_COLUMNS` order at `out[k…]`, without building the row. */
-const putParams = (out: Array<unknown>, k: number, s: WindowSignal, latencyMs: number | null, storedAt: number): number => {
+/** Puts one `SignalRow`'s values from `out[k]` on in `INSERT_COLUMNS` order, no row object; returns the end. */
+const putParams = (
+  out: Array<unknown>,
+  k: number,
+  s: WindowSignal,
+  latencyMs: number | null,
+  storedAt: number
+): number => {
   out[k++] = s.windowStart
   out[k++] = s.expiration
   out[k++] = s.strike
@@ -115,50 +121,6 @@ const putParams = (out: Array<unknown>, k: number, s: WindowSignal, latencyMs: n
   out[k++] = storedAt
   return k
 }
-
-export const toRow = (s: WindowSignal, latencyMs: number | null, storedAt: number): SignalRow => ({
-  window_start: s.windowStart,
-  expiration: s.expiration,
-  strike: s.strike,
-  option_type: s.optionType,
-  day: s.day,
-  underlying: s.underlying,
-  underlying_method: s.underlyingMethod,
-  otm: s.otm,
-  baseline_key: s.key,
-  active: s.active ? 1 : 0,
-  buy_volume: s.buyVolume,
-  sell_volume: s.sellVolume,
-  unknown_volume: s.unknownVolume,
-  trades: s.trades,
-  avg_size: s.avgSize,
-  log_ratio: s.logRatio,
-  call_put_premium_ratio: s.callPutPremiumRatio,
-  mm_balance: s.mmBalance,
-  straddle: s.straddle,
-  sweeps: s.sweeps,
-  sweep_volume: s.sweepVolume,
-  sweep_net: s.sweepNet,
-  large_prints: s.largePrints,
-  large_volume: s.largeVolume,
-  large_net: s.largeNet,
-  buy_premium: s.buyPremium,
-  sell_premium: s.sellPremium,
-  baseline_n: s.baselineN,
-  low_sample: s.lowSample ? 1 : 0,
-  z_volume: s.zVolume,
-  z_ratio: s.zRatio,
-  z_trades: s.zTrades,
-  z_size: s.zSize,
-  direction: s.direction,
-  bias: s.bias,
-  score: s.score,
-  confidence: s.confidence,
-  tier: s.tier,
-  reported: s.reported ? 1 : 0,
-  latency_ms: latencyMs,
-  stored_at: storedAt
-})
 
 // `day` is the New York date of `window_start`, so a day (or a run of days, or a month) is a range of the primary
 // key's first column: the statements below seek that range instead of needing an index on `day`.

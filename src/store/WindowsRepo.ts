@@ -58,27 +58,6 @@ const SELECT_COLUMNS = "window_start, expiration, strike, option_type, bid_volum
   "pressure_ratio, total_trades, avg_trade_size, dominant_side, trades_aggressor, trades_quote, trades_tick, " +
   "trades_none, premium, max_trade_size"
 
-export const toRow = (w: PressureWindow, updatedAt: number): WindowRow => ({
-  window_start: w.windowStart,
-  expiration: w.expiration,
-  strike: w.strike,
-  option_type: w.optionType,
-  bid_volume: w.bidVolume,
-  ask_volume: w.askVolume,
-  unknown_volume: w.unknownVolume,
-  pressure_ratio: w.pressureRatio,
-  total_trades: w.totalTrades,
-  avg_trade_size: w.avgTradeSize,
-  dominant_side: w.dominantSide,
-  trades_aggressor: w.tradesAggressor,
-  trades_quote: w.tradesQuote,
-  trades_tick: w.tradesTick,
-  trades_none: w.tradesNone,
-  premium: w.premium,
-  max_trade_size: w.maxTradeSize,
-  updated_at: updatedAt
-})
-
 /** The columns of `WindowRow` in the order `putParams` binds them. */
 const INSERT_COLUMNS = [
   "window_start", "expiration", "strike", "option_type", "bid_volume", "ask_volume", "unknown_volume",
@@ -87,7 +66,7 @@ const INSERT_COLUMNS = [
 ] as const satisfies ReadonlyArray<keyof WindowRow>
 if (INSERT_COLUMNS.length !== COLUMNS) throw new Error("INSERT_COLUMNS does not match WindowRow")
 
-/** Puts the values of `toRow(w, updatedAt)` in `INSERT_COLUMNS` order at `out[k…]`, without building the row. */
+/** Puts one `WindowRow`'s values from `out[k]` on in `INSERT_COLUMNS` order, no row object; returns the end. */
 const putParams = (out: Array<unknown>, k: number, w: PressureWindow, updatedAt: number): number => {
   out[k++] = w.windowStart
   out[k++] = w.expiration
