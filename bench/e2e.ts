@@ -48,6 +48,43 @@ const medianOf = (xs: ReadonlyArray<number | undefined>): number | undefined =>
   xs.some((x) => x === undefined) ? undefined : median(xs as ReadonlyArray<number>)
 const rate = (records: number, s: number | undefined) => s === undefined ? "–" : `${(records / s / 1e6).toFixed(2)} M/s`
 
+/**
+ * t = F + w·windows + r·records solved through the three sessions' best runs: what a run costs once, per 5-minute
+ * window and per record. The windows depend on the chain and the session's length, not on the number of records, so
+ * a session's rate depends on how many records it has per window.
+ */
+const costModel = (
+  runs: ReadonlyArray<{ readonly records: number; readonly windows: number; readonly bestS: number }>
+): Array<string> => {
+  const x = solve3(runs.map((r) => [1, r.windows, r.records]), runs.map((r) => r.bestS))
+  if (x === undefined) return ["Cost model: the sessions' shapes leave it undetermined."]
+  const [f, w, r] = x as [number, number, number]
+  return [
+    `Cost model, solved through each session's best run: t = F + w·windows + r·records with F = ${f.toFixed(2)} s, ` +
+    `w = ${(w * 1e6).toFixed(1)} µs per window, r = ${(r * 1e9).toFixed(0)} ns per record ` +
+    `(a marginal ${(1e-6 / r).toFixed(1)} M records/s). Windows per session: ` +
+    `${runs.map((s) => s.windows.toLocaleString("en-US")).join(", ")}. Only the smallest session tells F from w ` +
+    "apart, so their split moves from run to run; r, set by the two larger ones, is the steady figure."
+  ]
+}
+
+/** Gaussian elimination with partial pivoting for a 3×3 system; undefined when it is singular. */
+const solve3 = (a: ReadonlyArray<ReadonlyArray<number>>, b: ReadonlyArray<number>): Array<number> | undefined => {
+  const m = a.map((row, i) => [...row, b[i]!])
+  for (let c = 0; c < 3; c++) {
+    let p = c
+    for (let r = c + 1; r < 3; r++) if (Math.abs(m[r]![c]!) > Math.abs(m[p]![c]!)) p = r
+    if (Math.abs(m[p]![c]!) < 1e-12) return undefined
+    ;[m[c], m[p]] = [m[p]!, m[c]!]
+    for (let r = 0; r < 3; r++) {
+      if (r === c) continue
+      const k = m[r]![c]! / m[c]![c]!
+      for (let j = c; j < 4; j++) m[r]![j]! -= k * m[c]![j]!
+    }
+  }
+  return m.map((row, i) => row[3]! / row[i]!)
+}
+
 export const benchEndToEnd = async (): Promise<Section> => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ifd-bench-"))
   const lines: Array<string> = []
@@ -60,21 +97,24 @@ export const benchEndToEnd = async (): Promise<Section> => {
       "| session | records | file | pipeline (wall) | process (wall) | process (CPU) | peak RSS | runs |",
       "|---|---|---|---|---|---|---|---|"
     )
-    for (const records of [5_000_000, 20_000_000]) {
+    const fit: Array<{ readonly records: number; readonly windows: number; readonly bestS: number }> = []
+    for (const records of [1_000_000, 5_000_000, 20_000_000]) {
       const file = path.join(dir, `s${records}.dbn`)
       node(["sim", "--out", file, "--records", String(records), "--seed", "1"])
       const size = fs.statSync(file).size
       const runs = records > 5_000_000 ? 5 : 7
-      const results: Array<Run & { readonly pipelineRate: number }> = []
+      const results: Array<Run & { readonly pipelineRate: number; readonly pipelineS: number }> = []
       for (let i = 0; i < runs; i++) {
         const db = path.join(dir, `b${records}-${i}.sqlite`)
         const r = node(["replay", file, "--db", db])
-        const m = /\(([\d.]+) M records\/s\)/.exec(field(r.stdout, "elapsed"))
-        results.push({ ...r, pipelineRate: Number(m?.[1] ?? Number.NaN) })
+        const m = /^([\d.]+) s \(([\d.]+) M records\/s\)/.exec(field(r.stdout, "elapsed"))
+        results.push({ ...r, pipelineS: Number(m?.[1] ?? Number.NaN), pipelineRate: Number(m?.[2] ?? Number.NaN) })
         for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(db + suffix, { force: true })
       }
       const out = results[results.length - 1]!.stdout
       const n = Number(field(out, "records").replace(/ .*/, "").replace(/,/g, ""))
+      const windows = Number(field(out, "windows").replace(/ .*/, "").replace(/,/g, ""))
+      fit.push({ records: n, windows, bestS: Math.min(...results.map((r) => r.pipelineS)) })
       const rss = medianOf(results.map((r) => r.maxRssMb))
       lines.push(
         `| seed 1, ${records.toLocaleString("en-US")} target | ${field(out, "records")} | ${(size / 2 ** 20).toFixed(0)} MiB | ` +
@@ -85,6 +125,7 @@ export const benchEndToEnd = async (): Promise<Section> => {
       )
       fs.rmSync(file, { force: true })
     }
+    lines.push("", ...costModel(fit))
     lines.push(
       "",
       `Startup, \`node dist/main.js --help\` (median of 5): ${helpWall?.toFixed(2) ?? "?"} s wall, ` +
