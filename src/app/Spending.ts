@@ -12,8 +12,8 @@ export const report = Effect.gen(function*() {
   const signals = yield* SignalsRepo
   const state = yield* budget.state
   const r = yield* budget.report({
-    today: yield* signals.reportedIn(state.tradeDate),
-    month: yield* signals.reportedIn(state.month)
+    today: yield* signals.reportedIn(state.tradeDate, state.rolloverMinute),
+    month: yield* signals.reportedIn(state.month, state.rolloverMinute)
   })
   return r
 })

@@ -159,8 +159,8 @@ export class StreamManager extends Effect.Service<StreamManager>()("ifd/app/Stre
             yield* SubscriptionRef.update(state, (m) => ({ ...m, lastSessionEnd: end }))
             // The day's and the month's spending and the cost per reported signal, once per session.
             const counts = yield* Effect.all({
-              today: signals.reportedIn(spent.tradeDate),
-              month: signals.reportedIn(spent.month)
+              today: signals.reportedIn(spent.tradeDate, spent.rolloverMinute),
+              month: signals.reportedIn(spent.month, spent.rolloverMinute)
             }).pipe(Effect.orElseSucceed(() => ({})))
             const report = yield* budget.report(counts)
             yield* Effect.logInfo("Live session ended").pipe(Effect.annotateLogs({ end, budget: formatReport(report) }))

@@ -129,6 +129,8 @@ export interface BudgetState {
   readonly unsavedUsd: number
   /** When the next trade date begins (epoch ms). */
   readonly resetsAt: number
+  /** New York minute of the day before at which a trade date begins (0: midnight of the date itself). */
+  readonly rolloverMinute: number
 }
 
 export interface BudgetReport extends BudgetState {
@@ -215,7 +217,8 @@ export class Budget extends Effect.Service<Budget>()("ifd/gate/Budget", {
         monthUsd: m.monthBase.usd + processUsd,
         monthLiveBytes: m.monthBase.liveBytes + m.liveBytes,
         unsavedUsd,
-        resetsAt: Calendar.nextRollover(now, settings.rolloverMinute)
+        resetsAt: Calendar.nextRollover(now, settings.rolloverMinute),
+        rolloverMinute: settings.rolloverMinute
       }
     }
 

@@ -128,15 +128,21 @@ const putParams = (
 /** UTC ms of New York midnight at the start of `d`. */
 const nyMidnight = (d: Calendar.Day): number => Calendar.instantAt(d, 0)
 
-/** `[start, end)` ms of the New York days whose date starts with `prefix` (a day or a month); undefined otherwise. */
-export const prefixRange = (prefix: string): readonly [start: number, end: number] | undefined => {
+/**
+ * `[start, end)` ms of the trade dates that start with `prefix` (a day or a month); undefined otherwise. A trade date
+ * begins at `rolloverMinute` New York time on the day before (CME's 18:00: the evening session trades for the next
+ * day), or at midnight of the day itself when `rolloverMinute` is 0 (plain New York dates).
+ */
+export const prefixRange = (prefix: string, rolloverMinute = 0): readonly [start: number, end: number] | undefined => {
+  const startOf = (d: Calendar.Day): number =>
+    rolloverMinute > 0 ? Calendar.instantAt(d - 1, rolloverMinute) : nyMidnight(d)
   const d = Calendar.parseDate(prefix)
-  if (d !== undefined) return [nyMidnight(d), nyMidnight(d + 1)]
+  if (d !== undefined) return [startOf(d), startOf(d + 1)]
   const m = /^(\d{4})-(\d{2})$/.exec(prefix)
   const month = m === null ? 0 : Number(m[2])
   if (month < 1 || month > 12) return undefined
   const year = Number(m![1])
-  return [nyMidnight(Calendar.day(year, month, 1)), nyMidnight(Calendar.day(year, month + 1, 1))]
+  return [startOf(Calendar.day(year, month, 1)), startOf(Calendar.day(year, month + 1, 1))]
 }
 
 /** The first stored window at or after `from` (ms): one primary-key seek. */
@@ -305,9 +311,13 @@ export class SignalsRepo extends Effect.Service<SignalsRepo>()("ifd/store/Signal
     )
 
     /** Reported signals of the New York days starting with `prefix` (a day "2026-11-24" or a month "2026-11"). */
+    /**
+     * Reported signals of a trade date or a month of them (`prefix`: `YYYY-MM-DD` or `YYYY-MM`), whose windows start
+     * within it; `rolloverMinute` as the budget's, so that signals and spending count over the same hours.
+     */
     const reportedIn = Effect.fn("SignalsRepo.reportedIn")(
-      function*(prefix: string) {
-        const range = prefixRange(prefix)
+      function*(prefix: string, rolloverMinute = 0) {
+        const range = prefixRange(prefix, rolloverMinute)
         if (range === undefined) {
           return yield* new StoreError({
             reason: "Input",

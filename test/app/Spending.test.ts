@@ -45,6 +45,29 @@ describe("budget report", () => {
       assert.closeTo(r.remainingUsd, 5.5, 1e-9)
     }))
 
+  it.scoped("counts the evening's signals toward the next trade date, as the spending is", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.parse("2026-11-19T00:30:00Z")) // Wednesday 19:30 New York: trade date 11-19
+      const db = path.join(yield* tempDir, "ifd.sqlite")
+      const layer = () =>
+        BudgetModule.layer({ pricePerGb: 1000, dailyBudget: 10, cutoff: 0.8 }).pipe(
+          Layer.provideMerge(Store.layer({ filename: db }))
+        )
+      const r = yield* Effect.gen(function*() {
+        const budget = yield* Budget
+        yield* budget.record(1_000_000) // $1 on trade date 11-19
+        yield* budget.flush
+        const signals = yield* SignalsRepo
+        const at = (utc: string) =>
+          signal({ windowStart: Date.parse(utc), expiration: "2026-12-18", strike: 21_500, day: "2026-11-18" })
+        yield* signals.insert([at("2026-11-18T23:30:00Z"), at("2026-11-18T15:00:00Z")]) // 18:30 and 10:00 New York
+        return yield* Spending.report
+      }).pipe(Effect.provide(layer()))
+      assert.strictEqual(r.tradeDate, "2026-11-19")
+      assert.closeTo(r.perSignal.today!, 1, 1e-9)
+      assert.closeTo(r.perSignal.month!, 0.5, 1e-9)
+    }))
+
   it("the command prints the report from a database file", async () => {
     const dir = makeTempDir()
     const out = await cli(["budget", "--db", path.join(dir, "ifd.sqlite")])

@@ -228,6 +228,29 @@ describe("SignalsRepo", () => {
       }
     }).pipe(Effect.provide(Store.layerMemory)))
 
+  it.effect("reportedIn counts by trade date when given the budget's rollover: the evening belongs to the next day", () =>
+    Effect.gen(function*() {
+      const repo = yield* SignalsRepo
+      // Around the trade dates of 2026-11-02 and 2026-11-03 (EST, rollover 18:00 = 23:00 UTC), and the month's end.
+      yield* repo.insert([
+        at("2026-11-02T22:55:00Z", 0, { reported: true }), // 11-02 17:55 EST: trade date 11-02
+        at("2026-11-02T23:00:00Z", 1, { reported: true }), // 11-02 18:00 EST: trade date 11-03
+        at("2026-11-03T14:30:00Z", 2, { reported: true }), // 11-03 09:30 EST: trade date 11-03
+        at("2026-11-03T23:05:00Z", 3, { reported: false }), // not reported: never counted
+        at("2026-11-30T23:10:00Z", 4, { reported: true }) // 11-30 18:10 EST: trade date 12-01, December
+      ])
+      const rollover = 18 * 60
+      assert.strictEqual(yield* repo.reportedIn("2026-11-02", rollover), 1)
+      assert.strictEqual(yield* repo.reportedIn("2026-11-03", rollover), 2)
+      assert.strictEqual(yield* repo.reportedIn("2026-11", rollover), 3)
+      assert.strictEqual(yield* repo.reportedIn("2026-12", rollover), 1)
+      // Without a rollover the same rows count by their New York dates.
+      assert.strictEqual(yield* repo.reportedIn("2026-11-02"), 2)
+      assert.strictEqual(yield* repo.reportedIn("2026-11-03"), 1)
+      assert.strictEqual(yield* repo.reportedIn("2026-11"), 4)
+      assert.strictEqual(yield* repo.reportedIn("2026-12"), 0)
+    }).pipe(Effect.provide(Store.layerMemory)))
+
   it.effect("days, observations, reportedIn, counts and pages seek the primary key or the partial index", () =>
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
