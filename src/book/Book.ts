@@ -553,8 +553,8 @@ export class Book {
    * in `lastOutcome` and the return value is one past it. Applied actions are counted in `counts`. `thLo` may be
    * given signed (`| 0`): a u32 above 2^31 passed to a call is boxed into a new heap number.
    *
-   * One loop with the store's arrays in locals: runs of one instrument's book records are the bulk of an MBO
-   * stream, and a call per record (with its arrays loaded again) cost about a quarter of the book's time.
+   * One loop over the batch's columns: runs of one instrument's book records are the bulk of an MBO stream, and a
+   * call per record into a method that loads them again cost the engine ~10 % more time (BENCHMARKS.md, session 5).
    */
   run(b: MboBatch, from: number, to: number, thHi: number, thLo: number, counts: ActionCounts): number {
     const instrumentId = this.instrumentId
@@ -608,7 +608,6 @@ export class Book {
         const undefinedPrice = priceHi === UNDEF_HI && priceLo === UNDEF_LO
         let o = st.locate(no, idHi, idLo)
         let s = side === Side.BID ? BID : side === Side.ASK ? ASK : NONE
-        let lv = NONE
         if (a === Action.MODIFY) {
           modifies++
           if (o >= 0) {
@@ -619,7 +618,7 @@ export class Book {
             } else {
               const tab = st.tab
               const lvF = st.lvF
-              lv = tab[o + O_LEVEL]!
+              const lv = tab[o + O_LEVEL]!
               const given = s
               s = st.lvI[(lv << 3) + L_SIDE]!
               if (given !== NONE && given !== s) outcome = Outcome.SIDE_CHANGE
