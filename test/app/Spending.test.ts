@@ -11,17 +11,19 @@ import { cli } from "../support/Cli.js"
 import { signal } from "../support/Dashboard.js"
 import { makeTempDir, tempDir } from "../support/TempDir.js"
 
+/** The budget ($1 per MB, $10 a day, cut off at 80 %) over a database file. */
+const budgetOn = (db: string) =>
+  BudgetModule.layer({ pricePerGb: 1000, dailyBudget: 10, cutoff: 0.8 }).pipe(
+    Layer.provideMerge(Store.layer({ filename: db }))
+  )
+
 describe("budget report", () => {
   it.scoped("reports the day's and the month's spending and the cost per reported signal, across a restart", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(Date.parse("2026-11-18T16:00:00Z")) // Wednesday 11:00 New York: trade date 11-18
       const db = path.join(yield* tempDir, "ifd.sqlite")
-      // $1 per MB: 2 MB live today, plus a $0.50 historical purchase.
-      const layer = () =>
-        BudgetModule.layer({ pricePerGb: 1000, dailyBudget: 10, cutoff: 0.8 }).pipe(
-          Layer.provideMerge(Store.layer({ filename: db }))
-        )
       yield* Effect.gen(function*() {
+        // 2 MB live today ($2), plus a $0.50 historical purchase.
         const budget = yield* Budget
         yield* budget.record(2_000_000)
         yield* budget.charge(0.5, "a historical range")
@@ -33,10 +35,10 @@ describe("budget report", () => {
         yield* signals.insert([0, 1, 2, 3, 4].map((i) => at("2026-11-18", i)))
         yield* signals.insert([0, 1].map((i) => at("2026-11-03", i)))
         yield* signals.insert([{ ...at("2026-11-18", 9), reported: false }])
-      }).pipe(Effect.provide(layer()), Effect.scoped)
+      }).pipe(Effect.provide(budgetOn(db)), Effect.scoped)
 
       // A new process on the same file (as the `budget` command is) sees what was spent.
-      const r = yield* Spending.report.pipe(Effect.provide(layer()))
+      const r = yield* Spending.report.pipe(Effect.provide(budgetOn(db)))
       assert.strictEqual(r.tradeDate, "2026-11-18")
       assert.closeTo(r.spentUsd, 2.5, 1e-9)
       assert.closeTo(r.monthUsd, 2.5, 1e-9)
@@ -49,10 +51,6 @@ describe("budget report", () => {
     Effect.gen(function*() {
       yield* TestClock.setTime(Date.parse("2026-11-19T00:30:00Z")) // Wednesday 19:30 New York: trade date 11-19
       const db = path.join(yield* tempDir, "ifd.sqlite")
-      const layer = () =>
-        BudgetModule.layer({ pricePerGb: 1000, dailyBudget: 10, cutoff: 0.8 }).pipe(
-          Layer.provideMerge(Store.layer({ filename: db }))
-        )
       const r = yield* Effect.gen(function*() {
         const budget = yield* Budget
         yield* budget.record(1_000_000) // $1 on trade date 11-19
@@ -62,7 +60,7 @@ describe("budget report", () => {
           signal({ windowStart: Date.parse(utc), expiration: "2026-12-18", strike: 21_500, day: "2026-11-18" })
         yield* signals.insert([at("2026-11-18T23:30:00Z"), at("2026-11-18T15:00:00Z")]) // 18:30 and 10:00 New York
         return yield* Spending.report
-      }).pipe(Effect.provide(layer()))
+      }).pipe(Effect.provide(budgetOn(db)))
       assert.strictEqual(r.tradeDate, "2026-11-19")
       assert.closeTo(r.perSignal.today!, 1, 1e-9)
       assert.closeTo(r.perSignal.month!, 0.5, 1e-9)
