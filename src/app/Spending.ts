@@ -3,19 +3,21 @@
  * historical purchases), the month's total, and the cost per reported signal of each — from the ledger in SQLite.
  */
 import { Console, Effect, Layer } from "effect"
-import { Budget, formatReport, usd } from "../gate/Budget.js"
+import { Budget, type BudgetState, formatReport, usd } from "../gate/Budget.js"
 import { SignalsRepo } from "../store/SignalsRepo.js"
 import * as Store from "../store/Store.js"
 
+/** Reported signals of the budget's trade date and month, counted over the same hours as its spending. */
+export const signalCounts = (signals: SignalsRepo, state: BudgetState) =>
+  Effect.all({
+    today: signals.reportedIn(state.tradeDate, state.rolloverMinute),
+    month: signals.reportedIn(state.month, state.rolloverMinute)
+  })
+
 export const report = Effect.gen(function*() {
   const budget = yield* Budget
-  const signals = yield* SignalsRepo
   const state = yield* budget.state
-  const r = yield* budget.report({
-    today: yield* signals.reportedIn(state.tradeDate, state.rolloverMinute),
-    month: yield* signals.reportedIn(state.month, state.rolloverMinute)
-  })
-  return r
+  return yield* budget.report(yield* signalCounts(yield* SignalsRepo, state))
 })
 
 export const run = (options: { readonly db: string | undefined; readonly json: boolean }) =>

@@ -16,6 +16,7 @@ import { CheckpointsRepo } from "../store/CheckpointsRepo.js"
 import { GapsRepo } from "../store/GapsRepo.js"
 import { SignalsRepo } from "../store/SignalsRepo.js"
 import * as Pipeline from "./Pipeline.js"
+import * as Spending from "./Spending.js"
 import { StreamStatus } from "./Status.js"
 
 /**
@@ -158,10 +159,7 @@ export class StreamManager extends Effect.Service<StreamManager>()("ifd/app/Stre
               : "failed"
             yield* SubscriptionRef.update(state, (m) => ({ ...m, lastSessionEnd: end }))
             // The day's and the month's spending and the cost per reported signal, once per session.
-            const counts = yield* Effect.all({
-              today: signals.reportedIn(spent.tradeDate, spent.rolloverMinute),
-              month: signals.reportedIn(spent.month, spent.rolloverMinute)
-            }).pipe(Effect.orElseSucceed(() => ({})))
+            const counts = yield* Spending.signalCounts(signals, spent).pipe(Effect.orElseSucceed(() => ({})))
             const report = yield* budget.report(counts)
             yield* Effect.logInfo("Live session ended").pipe(Effect.annotateLogs({ end, budget: formatReport(report) }))
             if (spent.exhausted) yield* setPhase("BudgetExhausted", { resumesAt: new Date(spent.resetsAt).toISOString() })
