@@ -53,6 +53,10 @@ export const emptyCounts = (): BookCounts => ({
   sideChanges: 0
 })
 
+/** `Book.run`'s threshold halves when no clock is kept: the largest u64 (the low half signed, as `run` takes it). */
+const NO_THRESHOLD_HI = 0xffffffff
+const NO_THRESHOLD_LO = -1
+
 export class Books {
   private readonly byId = new Map<number, Book>()
   /** Orders, levels and the order-id index of every book here. */
@@ -141,29 +145,35 @@ export class Books {
     return outcome
   }
 
-  /** Applies rows [from, to) of a batch in order. */
+  /**
+   * Applies rows [from, to) of a batch in order: each book's runs of plain Add/Cancel/Modify rows through `Book.run`,
+   * anything else (trades, clears, snapshot and bad-book rows) through `applyRecord`.
+   */
   apply(batch: MboBatch, from = 0, to = batch.length): void {
     const ids = batch.instrumentId
-    const action = batch.action
-    const side = batch.side
-    const flags = batch.flags
-    const idHi = batch.orderIdHi
-    const idLo = batch.orderIdLo
-    const pxHi = batch.priceHi
-    const pxLo = batch.priceLo
-    const size = batch.size
-    for (let i = from; i < to; i++) {
+    for (let i = from; i < to;) {
+      const book = this.getOrCreate(ids[i]!)
+      if (!book.inSnapshot) {
+        // No event-time threshold: only an undefined ts_event (all ones) stops a run, and applyRecord takes it.
+        const j = book.run(batch, i, to, NO_THRESHOLD_HI, NO_THRESHOLD_LO, this.counts)
+        if (j > i) {
+          if (book.lastOutcome !== Outcome.OK) this.count(book.lastOutcome)
+          i = j
+          continue
+        }
+      }
       this.applyRecord(
-        this.getOrCreate(ids[i]!),
-        action[i]!,
-        side[i]!,
-        flags[i]!,
-        idHi[i]! | 0,
-        idLo[i]! | 0,
-        pxHi[i]!,
-        pxLo[i]! | 0,
-        size[i]!
+        book,
+        batch.action[i]!,
+        batch.side[i]!,
+        batch.flags[i]!,
+        batch.orderIdHi[i]! | 0,
+        batch.orderIdLo[i]! | 0,
+        batch.priceHi[i]!,
+        batch.priceLo[i]! | 0,
+        batch.size[i]!
       )
+      i++
     }
   }
 
