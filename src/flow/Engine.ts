@@ -155,6 +155,8 @@ export interface EngineStats {
   tsEventAhead: number
   /** Records with neither time defined (they move no clock and join no window). */
   untimedRecords: number
+  /** Books dropped a day after their instrument expired (their resting orders with them). */
+  retiredBooks: number
 }
 
 const newStats = (book: BookCounts): EngineStats => ({
@@ -182,7 +184,8 @@ const newStats = (book: BookCounts): EngineStats => ({
   unwindowedTrades: 0,
   tsEventFallbacks: 0,
   tsEventAhead: 0,
-  untimedRecords: 0
+  untimedRecords: 0,
+  retiredBooks: 0
 })
 
 /** Everything the engine keeps per instrument id: one Map lookup per run of same-instrument records. */
@@ -198,6 +201,8 @@ class Slot implements TickState {
   positivePrices = false
   isOption = false
   unknownRecords = 0
+  /** Event time (ms) after which the book is retired: a day past the instrument's expiration (Infinity: never). */
+  retireAtMs = Infinity
   constructor(readonly book: Book, maxTradeVol: number) {
     this.maxTradeVol = maxTradeVol
   }
@@ -208,6 +213,12 @@ const SNAPSHOT_OR_BAD = Flags.SNAPSHOT | Flags.MAYBE_BAD_BOOK
 const TWO_32 = 4294967296
 const NO_FLAGS: ReadonlyArray<FlaggedRecord> = []
 const NO_WINDOWS: ReadonlyArray<PressureWindow> = []
+/**
+ * How long after an instrument's expiration its book is kept. Expired options get no more records, but whatever was
+ * resting in their books would otherwise stay in memory for good: over months of daily and weekly expirations, that
+ * is most of the order table.
+ */
+export const RETIRE_AFTER_MS = 86_400_000
 
 export class FlowEngine {
   readonly instruments = new Instruments()
@@ -227,6 +238,8 @@ export class FlowEngine {
   private tLo = 0
   private timed = true
   private flaggedOut: Array<FlaggedRecord> = []
+  /** The earliest `retireAtMs` of the slots (Infinity: none), checked as windows advance. */
+  private retireAtMs = Infinity
 
   constructor(options: EngineOptions = {}) {
     this.options = { ...defaultOptions, ...options }
@@ -361,9 +374,17 @@ export class FlowEngine {
       if (resolved) {
         this.resolve(b, i, slot)
         if (this.timed) {
-          this.closed(windows.advance(this.tHi, this.tLo))
+          const retired = this.counters.retiredBooks
+          this.closed(windows.advance(this.tHi, this.tLo), this.tHi, this.tLo)
           thHi = windows.thresholdHi
           thLo = windows.thresholdLo
+          if (this.counters.retiredBooks !== retired) {
+            // Books were retired, perhaps this record's: `apply` makes its slot anew if so, and this row comes back
+            // (its clock has moved already, so nothing is counted twice).
+            lastId = -1
+            slot = undefined
+            break
+          }
         }
       }
       if (slot.instrument === undefined) {
@@ -564,6 +585,7 @@ export class FlowEngine {
     slot.instrument = instrument
     if (instrument === undefined) {
       slot.keyId = -1
+      slot.retireAtMs = Infinity
       slot.multiplier = 1
       slot.maxTradeVol = this.options.defaultMaxTradeSize
       slot.positivePrices = false
@@ -574,10 +596,36 @@ export class FlowEngine {
       ? this.windows.keyOf(instrument.expiration, instrument.strike, instrument.optionType!)
       : -1
     slot.multiplier = instrument.multiplier
+    slot.retireAtMs = instrument.expirationNs === undefined
+      ? Infinity
+      : Number(instrument.expirationNs / 1_000_000n) + RETIRE_AFTER_MS
+    if (slot.retireAtMs < this.retireAtMs) this.retireAtMs = slot.retireAtMs
     slot.maxTradeVol = instrument.maxTradeVol ?? this.options.defaultMaxTradeSize
     const cls = instrument.instrumentClass
     slot.isOption = instrument.optionType !== undefined
     slot.positivePrices = slot.isOption || cls === "F"
+  }
+
+  /**
+   * Drops the books (and slots) of instruments a day past their expiration at event time `nowMs`. The definition
+   * stays known: a record that still comes for one starts a new, empty book.
+   */
+  private retire(nowMs: number): void {
+    let next = Infinity
+    for (const [id, slot] of this.slots) {
+      if (slot.retireAtMs <= nowMs) {
+        this.books.delete(id)
+        this.slots.delete(id)
+        this.counters.retiredBooks++
+        if (this.lastId === id) {
+          this.lastId = -1
+          this.lastSlot = undefined
+        }
+      } else if (slot.retireAtMs < next) {
+        next = slot.retireAtMs
+      }
+    }
+    this.retireAtMs = next
   }
 
   private advanceNs(ns: bigint): void {
@@ -585,10 +633,12 @@ export class FlowEngine {
     const hi = Number(ns >> 32n)
     const lo = Number(ns & 0xffffffffn)
     const w = this.windows
-    if (hi > w.thresholdHi || (hi === w.thresholdHi && lo >= w.thresholdLo)) this.closed(w.advance(hi, lo))
+    if (hi > w.thresholdHi || (hi === w.thresholdHi && lo >= w.thresholdLo)) this.closed(w.advance(hi, lo), hi, lo)
   }
 
-  private closed(rows: ReadonlyArray<PressureWindow>): void {
+  /** Takes the windows an advance of the event clock to `hi`/`lo` closed, and retires the books it expired. */
+  private closed(rows: ReadonlyArray<PressureWindow>, hi: number, lo: number): void {
+    if (hi * 4294.967296 + lo / 1e6 >= this.retireAtMs) this.retire(hi * 4294.967296 + lo / 1e6)
     if (rows.length === 0) return
     this.counters.windowsClosed += rows.length
     for (const r of rows) this.closedOut.push(r)

@@ -116,7 +116,22 @@ const shortDated = (from: number, until: number): Array<Candidate> => {
   return out.filter((c) => (seen.has(c.day) ? false : (seen.add(c.day), true)))
 }
 
-/** Builds the chain; instrument ids are drawn from `rng` (distinct, increasing in chain order). */
+/**
+ * An instrument id for a contract from its raw symbol alone, as CME's security ids are: the same contract keeps its
+ * id from one trading day to the next, so a replay of several days carries its book over (each day's snapshot
+ * resets it) instead of leaving yesterday's orders in a book nobody updates. A collision with another contract of
+ * the chain moves to the next free id.
+ */
+const stableId = (rawSymbol: string, taken: Set<number>): number => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < rawSymbol.length; i++) h = Math.imul(h ^ rawSymbol.charCodeAt(i), 0x01000193)
+  let id = 10_000_000 + ((h >>> 0) % 2_000_000_000)
+  while (taken.has(id)) id++
+  taken.add(id)
+  return id
+}
+
+/** Builds the chain; instrument ids are stable per contract (`stableId`) and distinct. */
 export const build = (shape: ChainShape, rng: Rng): Chain => {
   const n = Math.max(1, Math.min(8, Math.floor(shape.expirations)))
   // The quarterly is the last expiration, so every option can share its future as the underlying.
@@ -148,9 +163,11 @@ export const build = (shape: ChainShape, rng: Rng): Chain => {
 
   const qCivil = Calendar.civilFromDays(quarterly)
   const futureSuffix = Calendar.contractSuffix(qCivil.y, qCivil.m)
-  let nextId = 40_000_000 + rng.int(20_000_000)
+  const taken = new Set<number>()
+  // Drawn and unused since ids became stable: the random stream, and so every session of a seed, stays as it was.
+  rng.int(20_000_000)
   const future: FutureInstrument = {
-    instrumentId: nextId,
+    instrumentId: stableId(`NQ${futureSuffix}`, taken),
     rawSymbol: `NQ${futureSuffix}`,
     suffix: futureSuffix,
     expirationNs: Calendar.newYorkToUtcNs(quarterly, AM_EXPIRY_MINUTES),
@@ -166,14 +183,15 @@ export const build = (shape: ChainShape, rng: Rng): Chain => {
     for (let k = 0; k < count; k++) {
       const strike = first + k * spacing
       for (const optionType of ["C", "P"] as const) {
-        nextId += 1 + rng.int(40)
+        rng.int(40)
+        const rawSymbol = `${expiry.asset}${expiry.suffix} ${optionType}${strike}`
         options.push({
           index: options.length,
-          instrumentId: nextId,
+          instrumentId: stableId(rawSymbol, taken),
           expiry,
           strike,
           optionType,
-          rawSymbol: `${expiry.asset}${expiry.suffix} ${optionType}${strike}`
+          rawSymbol
         })
       }
     }

@@ -1,6 +1,10 @@
 /**
  * K-way merge of several decoded record sequences into one, in ts_event order (ties keep input order),
  * for replaying many DBN files as one session. Pure: the Effect side pulls chunks when `needs()` says so.
+ *
+ * An input may be given the ts_event of its first record up front: it is then pending, and `needs()` asks for its
+ * first chunk only when the merge reaches that time. A folder of daily files is read one day after another, with one
+ * file open and one file's buffers alive at a time, instead of every file's from the start.
  */
 import { allocMboBatch, type DecodedChunk, type MboBatch } from "../dbn/Batch.js"
 import type { Metadata } from "../dbn/Metadata.js"
@@ -12,6 +16,10 @@ interface Input {
   row: number
   other: number
   done: boolean
+  /** Not fed yet, and not needed before its first record's time (`startHi`/`startLo`). */
+  pending: boolean
+  startHi: number
+  startLo: number
 }
 
 const EMPTY: ReadonlyArray<never> = []
@@ -38,22 +46,61 @@ export class ChunkMerger {
   private metadata: Metadata | undefined
   private metadataSent = false
 
-  constructor(count: number, private readonly capacity = 16_384) {
-    this.inputs = Array.from({ length: count }, () => ({ chunk: undefined, row: 0, other: 0, done: false }))
+  /**
+   * `starts[i]`, when given, is the ts_event of input `i`'s first record (e.g. read from the file beforehand): the
+   * input is not asked for before the merge gets there. It must not be later than that record, or records come out
+   * of order.
+   */
+  constructor(count: number, private readonly capacity = 16_384, starts?: ReadonlyArray<bigint | undefined>) {
+    this.inputs = Array.from({ length: count }, (_, i) => {
+      const start = starts?.[i]
+      return {
+        chunk: undefined,
+        row: 0,
+        other: 0,
+        done: false,
+        pending: start !== undefined,
+        startHi: start === undefined ? 0 : Number(start >> 32n),
+        startLo: start === undefined ? 0 : Number(start & 0xffffffffn)
+      }
+    })
   }
 
-  /** Index of an input whose current chunk is used up and must be refilled before merging can go on, or -1. */
+  /**
+   * Index of an input that must be fed before merging can go on, or -1: one whose current chunk is used up, or a
+   * pending one whose first record is due (no later than every open input's next record).
+   */
   needs(): number {
-    for (let i = 0; i < this.inputs.length; i++) {
-      const input = this.inputs[i]!
-      if (!input.done && !this.hasNext(input)) return i
+    const inputs = this.inputs
+    let pending = false
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i]!
+      if (input.pending) pending = true
+      else if (!input.done && !this.hasNext(input)) return i
     }
-    return -1
+    if (!pending) return -1
+    // The earliest head over all inputs, a pending one standing at its start; ties go to the lower index.
+    let best = -1
+    let bestHi = 0
+    let bestLo = 0
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i]!
+      if (input.done) continue
+      const hi = input.pending ? input.startHi : headHi(input)
+      const lo = input.pending ? input.startLo : headLo(input)
+      if (best < 0 || hi < bestHi || (hi === bestHi && lo < bestLo)) {
+        best = i
+        bestHi = hi
+        bestLo = lo
+      }
+    }
+    return best >= 0 && inputs[best]!.pending ? best : -1
   }
 
   /** Gives input `i` its next chunk (`undefined` = that input ended). */
   feed(i: number, chunk: DecodedChunk | undefined): void {
     const input = this.inputs[i]!
+    input.pending = false
     if (chunk === undefined) {
       input.done = true
       input.chunk = undefined
@@ -69,6 +116,11 @@ export class ChunkMerger {
     return this.inputs.every((input) => input.done)
   }
 
+  /** Whether input `i` is still waiting for its first chunk. */
+  isPending(i: number): boolean {
+    return this.inputs[i]!.pending
+  }
+
   /**
    * An input's unread chunk, passed through as it is (batch and `release` included), when the record-by-record merge
    * would take all of it before anything of another input: every record of it is earlier than each other input's next
@@ -81,7 +133,7 @@ export class ChunkMerger {
     let bestLo = 0
     for (let i = 0; i < inputs.length; i++) {
       const input = inputs[i]!
-      if (input.done) continue
+      if (input.done || input.pending) continue
       if (!this.hasNext(input)) return undefined
       const hi = headHi(input)
       const lo = headLo(input)
@@ -118,8 +170,8 @@ export class ChunkMerger {
     for (let j = 0; j < inputs.length; j++) {
       const other = inputs[j]!
       if (j === best || other.done) continue
-      const hi = headHi(other)
-      const lo = headLo(other)
+      const hi = other.pending ? other.startHi : headHi(other)
+      const lo = other.pending ? other.startLo : headLo(other)
       const before = maxHi < hi || (maxHi === hi && (maxLo < lo || (maxLo === lo && best < j)))
       if (!before) return undefined
     }
@@ -159,19 +211,20 @@ export class ChunkMerger {
       for (let i = 0; i < this.inputs.length; i++) {
         const input = this.inputs[i]!
         if (input.done) continue
-        if (!this.hasNext(input)) {
+        if (!input.pending && !this.hasNext(input)) {
           starved = true
           break
         }
-        const hi = headHi(input)
-        const lo = headLo(input)
+        const hi = input.pending ? input.startHi : headHi(input)
+        const lo = input.pending ? input.startLo : headLo(input)
         if (best < 0 || hi < bestHi || (hi === bestHi && lo < bestLo)) {
           best = i
           bestHi = hi
           bestLo = lo
         }
       }
-      if (starved || best < 0) break
+      // A pending input's first record is due: it must be opened before anything later is taken.
+      if (starved || best < 0 || this.inputs[best]!.pending) break
       const input = this.inputs[best]!
       const c = input.chunk!
       if (otherIsNext(input)) {

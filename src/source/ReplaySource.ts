@@ -5,7 +5,7 @@
  */
 import { FileSystem } from "@effect/platform"
 import * as PlatformError from "@effect/platform/Error"
-import { Clock, Context, Duration, Effect, Layer, Option, Stream } from "effect"
+import { Chunk, Clock, Context, Duration, Effect, ExecutionStrategy, Exit, Layer, Option, Scope, Stream } from "effect"
 import * as NodeFs from "node:fs"
 import type { DecodedChunk } from "../dbn/Batch.js"
 import * as Zstd from "../dbn/Zstd.js"
@@ -111,21 +111,44 @@ export const fileStream = (path: string, chunkSize: number) =>
     )
   )
 
-/** Merges several chunk streams into one in ts_event order. */
-export const merge = <E, R>(streams: ReadonlyArray<Stream.Stream<DecodedChunk, E, R>>): Stream.Stream<DecodedChunk, E, R> => {
+/**
+ * Merges several chunk streams into one in ts_event order. With `starts` (each stream's first ts_event, or undefined
+ * when unknown), a stream is opened only when the merge reaches its first record, and every stream is closed (its
+ * file and buffers released) as soon as it ends: a folder of daily files holds one day's file at a time.
+ */
+export const merge = <E, R>(
+  streams: ReadonlyArray<Stream.Stream<DecodedChunk, E, R>>,
+  starts?: ReadonlyArray<bigint | undefined>
+): Stream.Stream<DecodedChunk, E, R> => {
   if (streams.length === 1) return streams[0]!
   return Stream.unwrapScoped(Effect.gen(function*() {
-    const pulls = yield* Effect.forEach(streams, (s) => Stream.toPull(s))
-    const merger = new ChunkMerger(streams.length)
+    const scope = yield* Effect.scope
+    type Pull = Effect.Effect<Chunk.Chunk<DecodedChunk>, Option.Option<E>, R>
+    const pulls: Array<{ readonly pull: Pull; readonly scope: Scope.CloseableScope } | undefined> = streams.map(() => undefined)
+    const merger = new ChunkMerger(streams.length, undefined, starts)
     // A pull yields several decoded chunks at once: they wait here until the merger needs them.
     const queued: Array<Array<DecodedChunk>> = streams.map(() => [])
+    const open = (i: number) =>
+      Effect.gen(function*() {
+        const own = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+        const pull = yield* Scope.extend(Stream.toPull(streams[i]!), own)
+        return (pulls[i] = { pull, scope: own })
+      })
+    const ended = (i: number) =>
+      Effect.suspend(() => {
+        const p = pulls[i]
+        pulls[i] = undefined
+        merger.feed(i, undefined)
+        return p === undefined ? Effect.void : Scope.close(p.scope, Exit.void)
+      })
     const refill = (i: number): Effect.Effect<void, Option.Option<E>, R> => {
       const queue = queued[i]!
       if (queue.length > 0) return Effect.sync(() => merger.feed(i, queue.shift()))
-      return Effect.matchEffect(pulls[i]!, {
-        onFailure: (e) => Option.isNone(e) ? Effect.sync(() => merger.feed(i, undefined)) : Effect.fail(e),
-        onSuccess: (chunks) => Effect.sync(() => queue.push(...chunks))
-      })
+      return Effect.flatMap(Effect.suspend(() => pulls[i] === undefined ? open(i) : Effect.succeed(pulls[i]!)), (p) =>
+        Effect.matchEffect(p.pull, {
+          onFailure: (e) => Option.isNone(e) ? ended(i) : Effect.fail(e),
+          onSuccess: (chunks) => Effect.sync(() => queue.push(...chunks))
+        }))
     }
     const next: Effect.Effect<DecodedChunk, Option.Option<E>, R> = Effect.suspend(() => {
       const i = merger.needs()
@@ -137,6 +160,38 @@ export const merge = <E, R>(streams: ReadonlyArray<Stream.Stream<DecodedChunk, E
     return Stream.repeatEffectOption(next)
   }))
 }
+
+/** Stream order's first record of a chunk: an MBO row, or one of `others` placed before it. */
+const firstTsOf = (c: DecodedChunk): bigint | undefined => {
+  if (c.others.length > 0 && (c.othersAt[0]! === 0 || c.mbo.length === 0)) return c.others[0]!.hd.ts_event
+  if (c.mbo.length > 0) return (BigInt(c.mbo.tsEventHi[0]!) << 32n) | BigInt(c.mbo.tsEventLo[0]!)
+  return undefined
+}
+
+/** Bytes read to find a file's first record: the metadata and a few records fit, zstd frames included. */
+const PROBE_BYTES = 64 * 1024
+
+/**
+ * The ts_event of a file's first record (undefined for a file without records), read from its start: what lets
+ * `merge` leave the file closed until the merge gets there. Read errors are left to the file's own stream.
+ */
+export const firstRecordTs = (path: string) =>
+  fileStream(path, PROBE_BYTES).pipe(
+    Stream.map(firstTsOf),
+    Stream.filter((t): t is bigint => t !== undefined),
+    Stream.runHead,
+    Effect.map(Option.getOrUndefined),
+    Effect.orElseSucceed(() => undefined)
+  )
+
+/** The files' chunks merged in ts_event order, each file opened when the merge reaches its first record. */
+export const mergeFiles = (files: ReadonlyArray<string>, chunkSize: number) =>
+  files.length === 1
+    ? fileStream(files[0]!, chunkSize)
+    : Stream.unwrap(Effect.map(
+      Effect.forEach(files, firstRecordTs),
+      (starts) => merge(files.map((f) => fileStream(f, chunkSize)), starts)
+    ))
 
 /** Paces chunks by event time: the last record of each chunk is released when its time comes at `speed`×. */
 export const pace = (speed: number) => <E, R>(stream: Stream.Stream<DecodedChunk, E, R>): Stream.Stream<DecodedChunk, E, R> =>
@@ -165,7 +220,7 @@ export const make = Effect.gen(function*() {
   const stream = (from: Cursor.Cursor | undefined) =>
     Stream.unwrap(Effect.gen(function*() {
       const files = yield* expandPaths(config.paths)
-      const merged = merge(files.map((f) => fileStream(f, config.chunkSize)))
+      const merged = mergeFiles(files, config.chunkSize)
       const skipped = from === undefined ? merged : Stream.suspend(() => {
         const skipper = new Cursor.Skipper(from)
         return merged.pipe(Stream.map((c) => skipper.apply(c)))

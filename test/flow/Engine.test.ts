@@ -7,6 +7,7 @@ import {
   type EngineOutput,
   type FlaggedRecord,
   FlowEngine,
+  RETIRE_AFTER_MS,
   type TradeBatch
 } from "../../src/flow/Engine.js"
 import type { PressureWindow } from "../../src/flow/PressureWindow.js"
@@ -144,6 +145,56 @@ describe("FlowEngine", () => {
     assert.strictEqual(engine.stats.unknownInstrumentRecords, 1)
     assert.strictEqual(engine.book(42)!.orderCount, 0)
     assert.deepStrictEqual(engine.flush(), [])
+  })
+
+  it("drops the book of an instrument a day after it expired, resting orders and all, and keeps the others", () => {
+    // 42 expires at T0 + 1 h; 43 at EXPIRY, months later. Both keep resting orders.
+    const expires = at(3600)
+    const engine = new FlowEngine()
+    engine.apply(chunk([
+      definition({ instrument: 42, cls: "C", strike: 17_000, expiration: expires }),
+      definition({ instrument: 43, cls: "P", strike: 17_000 }),
+      { action: "A", id: 1, side: "B", price: 10, size: 5, ts: at(1) },
+      { action: "A", id: 2, side: "A", price: 10.5, size: 5, ts: at(1) },
+      { action: "A", id: 3, side: "B", price: 20, size: 1, instrument: 43, ts: at(1) }
+    ]))
+    const oneDay = BigInt(RETIRE_AFTER_MS) * 1_000_000n
+    // Just short of a day past the expiration: kept.
+    engine.apply(chunk([{ action: "A", id: 4, side: "B", price: 19, size: 1, instrument: 43, ts: expires + oneDay - 1n }]))
+    assert.strictEqual(engine.book(42)?.orderCount, 2)
+    assert.strictEqual(engine.stats.retiredBooks, 0)
+    // The next record past that moves the clock over it: 42's book goes, with its two orders.
+    engine.apply(chunk([{ action: "A", id: 5, side: "B", price: 18, size: 1, instrument: 43, ts: expires + oneDay + 300_000_000_000n }]))
+    assert.strictEqual(engine.book(42), undefined)
+    assert.strictEqual(engine.stats.retiredBooks, 1)
+    assert.strictEqual(engine.book(43)?.orderCount, 3)
+    assert.strictEqual(engine.books.orderCount, 3)
+    // A late record of 42 still finds its definition and starts a new, empty book.
+    engine.apply(chunk([{ action: "A", id: 6, side: "A", price: 11, size: 2, ts: expires + oneDay + 301_000_000_000n }]))
+    assert.strictEqual(engine.book(42)?.orderCount, 1)
+    assert.strictEqual(engine.stats.unknownInstrumentRecords, 0)
+  })
+
+  it("retires the book of the very record whose time moves the clock past its expiry, and applies that record", () => {
+    const expires = at(3600)
+    const engine = new FlowEngine()
+    engine.apply(chunk([
+      definition({ instrument: 42, cls: "C", strike: 17_000, expiration: expires }),
+      { action: "A", id: 1, side: "B", price: 10, size: 5, ts: at(1) },
+      { action: "T", id: 9, side: "B", price: 10, size: 1, ts: at(2) }
+    ]))
+    const late = expires + BigInt(RETIRE_AFTER_MS) * 1_000_000n + 1_000_000n
+    const out = engine.apply(chunk([
+      { action: "A", id: 2, side: "A", price: 11, size: 3, ts: late },
+      { action: "A", id: 3, side: "A", price: 11.5, size: 1, ts: late }
+    ]))
+    assert.strictEqual(engine.stats.retiredBooks, 1)
+    assert.strictEqual(out.closed.length, 1)
+    // The old order went with the old book; both new ones rest in the new one, each applied once.
+    assert.strictEqual(engine.book(42)?.orderCount, 2)
+    assert.strictEqual(engine.book(42)?.bestAskPrice, 11e9)
+    assert.strictEqual(engine.stats.book.adds, 3)
+    assert.deepStrictEqual(engine.book(42)?.checkInvariants(), [])
   })
 
   it("falls back to ts_recv when ts_event is undefined and counts it", () => {

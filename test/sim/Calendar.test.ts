@@ -5,16 +5,16 @@ import { Rng } from "../../src/sim/Random.js"
 
 const iso = (ns: bigint) => new Date(Number(ns / 1_000_000n)).toISOString()
 
-const chainOn = (date: string, expirations: number) =>
+const chainOn = (date: string, expirations: number, seed = 1, strikesPerExpiration = 4) =>
   Chain.build(
     {
       tradingDay: Calendar.parseIsoDate(date),
       expirations,
-      strikesPerExpiration: 4,
+      strikesPerExpiration,
       strikeSpacing: 50,
       underlyingPrice: 21500
     },
-    new Rng(1)
+    new Rng(seed)
   )
 
 describe("Calendar", () => {
@@ -64,15 +64,27 @@ describe("Chain", () => {
     assert.strictEqual(new Set(late.expiries.map((e) => e.expiration)).size, 4)
   })
 
-  it("lists a call and a put per strike around the money with distinct increasing instrument ids", () => {
+  it("lists a call and a put per strike around the money with distinct instrument ids", () => {
     const chain = chainOn("2026-11-18", 2)
     assert.strictEqual(chain.options.length, 2 * 4 * 2)
     assert.deepStrictEqual(
       chain.options.slice(0, 4).map((o) => o.rawSymbol),
       ["QN3X6 C21450", "QN3X6 P21450", "QN3X6 C21500", "QN3X6 P21500"]
     )
-    const ids = chain.options.map((o) => o.instrumentId)
-    for (let i = 1; i < ids.length; i++) assert.isAbove(ids[i]!, ids[i - 1]!)
-    assert.notInclude(ids, chain.future.instrumentId)
+    const ids = [chain.future.instrumentId, ...chain.options.map((o) => o.instrumentId)]
+    assert.strictEqual(new Set(ids).size, ids.length)
+  })
+
+  it("keeps a contract's instrument id from one trading day to the next, whatever the seed, as CME does", () => {
+    const monday = chainOn("2026-11-16", 3, 1, 6)
+    const tuesday = chainOn("2026-11-17", 3, 2, 6)
+    const idsOf = (c: Chain.Chain) =>
+      new Map([[c.future.rawSymbol, c.future.instrumentId], ...c.options.map((o) => [o.rawSymbol, o.instrumentId] as const)])
+    const a = idsOf(monday)
+    const b = idsOf(tuesday)
+    const both = [...a.keys()].filter((s) => b.has(s))
+    // Both days list the quarterly future and at least one expiration's strikes.
+    assert.isAbove(both.length, 6)
+    for (const s of both) assert.strictEqual(b.get(s), a.get(s), s)
   })
 })

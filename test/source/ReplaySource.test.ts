@@ -103,6 +103,41 @@ describe("ReplaySource", () => {
       assert.isAbove(got.released, 20)
     }).pipe(Effect.provide(NodeContext.layer)))
 
+  it.scoped("replays a folder of daily files with one file open at a time, each closed when its day ends", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const days = ["2026-06-01", "2026-06-02", "2026-06-03", "2026-06-04"]
+      for (const [i, date] of days.entries()) {
+        yield* writeSimFile(path.join(dir, `${date}.dbn`), { seed: i + 1, date, expirations: 1, strikesPerExpiration: 4, targetRecords: 10_000, collectTrades: false })
+      }
+      /** This process's open descriptors on the day files (Linux: /proc/self/fd). */
+      const openFiles = () =>
+        fs.readdirSync("/proc/self/fd").flatMap((fd) => {
+          try {
+            const target = fs.readlinkSync(`/proc/self/fd/${fd}`)
+            return target.startsWith(dir) ? [target] : []
+          } catch {
+            return []
+          }
+        })
+      const source = yield* Effect.provide(MarketDataSource, ReplaySource.layerFiles([dir], { chunkSize: 4096 }))
+      let most = 0
+      const seen = new Set<string>()
+      let rows = 0
+      yield* Stream.runForEach(source.stream(undefined), (c) =>
+        Effect.sync(() => {
+          const open = openFiles()
+          most = Math.max(most, open.length)
+          for (const f of open) seen.add(f)
+          rows += c.mbo.length
+          c.release?.()
+        }))
+      assert.strictEqual(most, 1)
+      assert.strictEqual(seen.size, days.length)
+      assert.deepStrictEqual(openFiles(), [])
+      assert.isAbove(rows, 4 * 5_000)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
   it.scoped("reads a plain file into one reused buffer and recycled batches without changing a row", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
