@@ -8,6 +8,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { weekdaysEnding } from "../src/sim/Calendar.js"
 import type { Section } from "./run.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
@@ -85,6 +86,34 @@ const solve3 = (a: ReadonlyArray<ReadonlyArray<number>>, b: ReadonlyArray<number
   return m.map((row, i) => row[3]! / row[i]!)
 }
 
+/**
+ * History as a quant replays it: a folder of consecutive daily files in one process. Peak RSS must not grow with
+ * the number of files (one file is open at a time; books retire after expiry; the baseline history keeps 21 days).
+ */
+const manyDays = (dir: string): Array<string> => {
+  const days = path.join(dir, "days")
+  fs.mkdirSync(days)
+  const dates = weekdaysEnding("2026-11-18", 10)
+  for (const [d, date] of dates.entries()) {
+    node(["sim", "--out", path.join(days, `${date}.dbn`), "--records", "1000000", "--seed", String(1 + d), "--date", date])
+  }
+  const replay = (what: string) => {
+    const db = path.join(dir, "days.sqlite")
+    const r = node(["replay", what, "--db", db])
+    for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(db + suffix, { force: true })
+    return r
+  }
+  const one = replay(path.join(days, `${dates[0]}.dbn`))
+  const all = replay(days)
+  const rss = (r: Run) => r.maxRssMb === undefined ? "?" : `${r.maxRssMb.toFixed(0)} MB`
+  fs.rmSync(days, { recursive: true, force: true })
+  return [
+    `Ten consecutive trading days of 1M records each, replayed from one folder in one process: peak RSS ${rss(all)} ` +
+    `(${rss(one)} for the first day alone), ${field(all.stdout, "records")} records at ` +
+    `${field(all.stdout, "elapsed")}.`
+  ]
+}
+
 export const benchEndToEnd = async (): Promise<Section> => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ifd-bench-"))
   const lines: Array<string> = []
@@ -126,6 +155,7 @@ export const benchEndToEnd = async (): Promise<Section> => {
       fs.rmSync(file, { force: true })
     }
     lines.push("", ...costModel(fit))
+    lines.push("", ...manyDays(dir))
     lines.push(
       "",
       `Startup, \`node dist/main.js --help\` (median of 5): ${helpWall?.toFixed(2) ?? "?"} s wall, ` +

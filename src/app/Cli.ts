@@ -153,6 +153,10 @@ const sim = Command.make(
     out: Options.file("out").pipe(Options.withDescription("DBN file to write")),
     seed: Options.integer("seed").pipe(Options.withDescription("Simulator seed"), Options.withDefault(1)),
     records: Options.integer("records").pipe(Options.withDescription("Approximate record count"), Options.optional),
+    date: Options.text("date").pipe(
+      Options.withDescription("Trading day of the session, YYYY-MM-DD (a weekday; default the simulator's own)"),
+      Options.optional
+    ),
     truth: Options.file("truth").pipe(
       Options.withDescription("Also write the ground truth (episodes, windows, trades) as JSON here"),
       Options.optional
@@ -163,6 +167,7 @@ const sim = Command.make(
       out: o.out,
       seed: o.seed,
       records: Option.getOrUndefined(o.records),
+      date: Option.getOrUndefined(o.date),
       truth: Option.getOrUndefined(o.truth)
     })
 ).pipe(Command.withDescription("Write a simulated NQ options session (DBN v3) and optionally its ground truth"))

@@ -157,9 +157,30 @@ const served = (files: ReadonlyArray<string>, db: string, options: ReplayOptions
     return summary
   }).pipe(Effect.provide(Layer.provideMerge(Control.layer, StreamStatus.Default)))
 
-export const sim = (options: { readonly out: string; readonly seed: number; readonly records: number | undefined; readonly truth: string | undefined }) =>
+/** A trading day for the simulator: a real YYYY-MM-DD calendar date on a weekday. */
+const simDate = (date: string) =>
+  Effect.try({
+    try: () => {
+      const wd = SimCalendar.weekday(SimCalendar.parseIsoDate(date))
+      if (wd === 0 || wd === 6) throw new Error(`${date} is a weekend`)
+      return date
+    },
+    catch: (e) => new SourceError({ reason: "Config", detail: `--date: ${e instanceof Error ? e.message : String(e)}` })
+  })
+
+export const sim = (options: {
+  readonly out: string
+  readonly seed: number
+  readonly records: number | undefined
+  readonly date?: string | undefined
+  readonly truth: string | undefined
+}) =>
   Effect.gen(function*() {
-    const truth = yield* writeSimFile(options.out, { ...simParams(options.seed, options.records), collectTrades: options.truth !== undefined })
+    const date = options.date === undefined ? undefined : yield* simDate(options.date)
+    const truth = yield* writeSimFile(options.out, {
+      ...simParams(options.seed, options.records, date),
+      collectTrades: options.truth !== undefined
+    })
     if (options.truth !== undefined) {
       const file = options.truth
       yield* Effect.sync(() => fs.writeFileSync(file, JSON.stringify(Truth.toJson(truth, true), (_k, v) => typeof v === "bigint" ? v.toString() : v)))

@@ -90,6 +90,27 @@ describe("command line", () => {
     }
   })
 
+  it("writes the session of the trading day given by sim --date, and refuses a weekend or a date that does not exist", async () => {
+    const dir = makeTempDir()
+    try {
+      const file = path.join(dir, "d.dbn")
+      const ok = await cli(["sim", "--out", file, "--records", "20000", "--date", "2026-06-03"])
+      assert.strictEqual(ok.code, 0, ok.stderr)
+      const dump = await cli(["dbn", "dump", "--json", "--metadata", file])
+      const lines = dump.stdout.trim().split("\n").map((l) => JSON.parse(l))
+      const firstRecord = lines.find((l) => l.hd !== undefined)
+      assert.strictEqual(new Date(Number(BigInt(firstRecord.hd.ts_event) / 1_000_000n)).toISOString().slice(0, 10), "2026-06-03")
+      for (const [date, why] of [["2026-06-06", /2026-06-06 is a weekend/], ["2026-02-30", /not a calendar date/]] as const) {
+        const r = await cli(["sim", "--out", path.join(dir, "x.dbn"), "--records", "20000", "--date", date])
+        assert.strictEqual(r.code, 1)
+        assert.match(r.stderr, why)
+        assert.isFalse(fs.existsSync(path.join(dir, "x.dbn")))
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it("generates consecutive trading days with --days, so each day's baselines see the days before it", async () => {
     const dir = makeTempDir()
     try {
