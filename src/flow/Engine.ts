@@ -240,6 +240,8 @@ export class FlowEngine {
   private flaggedOut: Array<FlaggedRecord> = []
   /** The earliest `retireAtMs` of the slots (Infinity: none), checked as windows advance. */
   private retireAtMs = Infinity
+  /** Event time (ms) at which books came due for retirement, done once the chunk is applied; −1: none. */
+  private retireDueMs = -1
 
   constructor(options: EngineOptions = {}) {
     this.options = { ...defaultOptions, ...options }
@@ -279,6 +281,7 @@ export class FlowEngine {
     }
     this.counters.mboRecords += n
     this.counters.records += n + nOthers
+    this.retireDue()
     return this.output(trades)
   }
 
@@ -288,6 +291,7 @@ export class FlowEngine {
    */
   advanceTo(ns: bigint): ReadonlyArray<PressureWindow> {
     this.advanceNs(ns)
+    this.retireDue()
     return this.output(undefined).closed
   }
 
@@ -374,17 +378,9 @@ export class FlowEngine {
       if (resolved) {
         this.resolve(b, i, slot)
         if (this.timed) {
-          const retired = this.counters.retiredBooks
           this.closed(windows.advance(this.tHi, this.tLo), this.tHi, this.tLo)
           thHi = windows.thresholdHi
           thLo = windows.thresholdLo
-          if (this.counters.retiredBooks !== retired) {
-            // Books were retired, perhaps this record's: `apply` makes its slot anew if so, and this row comes back
-            // (its clock has moved already, so nothing is counted twice).
-            lastId = -1
-            slot = undefined
-            break
-          }
         }
       }
       if (slot.instrument === undefined) {
@@ -606,6 +602,13 @@ export class FlowEngine {
     slot.positivePrices = slot.isOption || cls === "F"
   }
 
+  /** Retires the books that came due while a chunk was applied (or the clock was moved from outside). */
+  private retireDue(): void {
+    if (this.retireDueMs < 0) return
+    this.retire(this.retireDueMs)
+    this.retireDueMs = -1
+  }
+
   /**
    * Drops the books (and slots) of instruments a day past their expiration at event time `nowMs`. The definition
    * stays known: a record that still comes for one starts a new, empty book.
@@ -636,9 +639,13 @@ export class FlowEngine {
     if (hi > w.thresholdHi || (hi === w.thresholdHi && lo >= w.thresholdLo)) this.closed(w.advance(hi, lo), hi, lo)
   }
 
-  /** Takes the windows an advance of the event clock to `hi`/`lo` closed, and retires the books it expired. */
+  /**
+   * Takes the windows an advance of the event clock to `hi`/`lo` closed, and notes books it brought past their
+   * retirement: they go when the chunk has been applied (`retireDue`), never under the record loop's feet.
+   */
   private closed(rows: ReadonlyArray<PressureWindow>, hi: number, lo: number): void {
-    if (hi * 4294.967296 + lo / 1e6 >= this.retireAtMs) this.retire(hi * 4294.967296 + lo / 1e6)
+    const ms = hi * 4294.967296 + lo / 1e6
+    if (ms >= this.retireAtMs) this.retireDueMs = ms
     if (rows.length === 0) return
     this.counters.windowsClosed += rows.length
     for (const r of rows) this.closedOut.push(r)

@@ -175,7 +175,7 @@ describe("FlowEngine", () => {
     assert.strictEqual(engine.stats.unknownInstrumentRecords, 0)
   })
 
-  it("retires the book of the very record whose time moves the clock past its expiry, and applies that record", () => {
+  it("retires a book once the chunk that moved the clock past its expiry is applied, and a later record starts afresh", () => {
     const expires = at(3600)
     const engine = new FlowEngine()
     engine.apply(chunk([
@@ -184,17 +184,34 @@ describe("FlowEngine", () => {
       { action: "T", id: 9, side: "B", price: 10, size: 1, ts: at(2) }
     ]))
     const late = expires + BigInt(RETIRE_AFTER_MS) * 1_000_000n + 1_000_000n
+    // The chunk's records all go to the book they find, the first one closing the window; then the book goes.
     const out = engine.apply(chunk([
       { action: "A", id: 2, side: "A", price: 11, size: 3, ts: late },
-      { action: "A", id: 3, side: "A", price: 11.5, size: 1, ts: late }
+      { action: "C", id: 1, side: "B", price: 10, size: 5, ts: late }
     ]))
-    assert.strictEqual(engine.stats.retiredBooks, 1)
     assert.strictEqual(out.closed.length, 1)
-    // The old order went with the old book; both new ones rest in the new one, each applied once.
-    assert.strictEqual(engine.book(42)?.orderCount, 2)
-    assert.strictEqual(engine.book(42)?.bestAskPrice, 11e9)
-    assert.strictEqual(engine.stats.book.adds, 3)
+    assert.strictEqual(engine.stats.retiredBooks, 1)
+    assert.strictEqual(engine.book(42), undefined)
+    assert.strictEqual(engine.books.orderCount, 0)
+    assert.deepStrictEqual([engine.stats.book.adds, engine.stats.book.cancels, engine.stats.book.unknownCancels], [2, 1, 0])
+    // The next chunk's record of 42 finds its definition and a new, empty book.
+    engine.apply(chunk([{ action: "A", id: 3, side: "A", price: 11.5, size: 1, ts: late + 1n }]))
+    assert.strictEqual(engine.book(42)?.orderCount, 1)
+    assert.strictEqual(engine.book(42)?.bestAskPrice, 11.5e9)
     assert.deepStrictEqual(engine.book(42)?.checkInvariants(), [])
+    assert.strictEqual(engine.stats.retiredBooks, 1)
+  })
+
+  it("retires books when the clock is moved from outside (a quiet live market)", () => {
+    const expires = at(3600)
+    const engine = new FlowEngine()
+    engine.apply(chunk([
+      definition({ instrument: 42, cls: "C", strike: 17_000, expiration: expires }),
+      { action: "A", id: 1, side: "B", price: 10, size: 5, ts: at(1) }
+    ]))
+    engine.advanceTo(expires + BigInt(RETIRE_AFTER_MS) * 1_000_000n + 1_000_000n)
+    assert.strictEqual(engine.book(42), undefined)
+    assert.strictEqual(engine.books.orderCount, 0)
   })
 
   it("falls back to ts_recv when ts_event is undefined and counts it", () => {
