@@ -116,10 +116,6 @@ export class ChunkMerger {
     return this.inputs.every((input) => input.done)
   }
 
-  /** Whether input `i` is still waiting for its first chunk. */
-  isPending(i: number): boolean {
-    return this.inputs[i]!.pending
-  }
 
   /**
    * An input's unread chunk, passed through as it is (batch and `release` included), when the record-by-record merge
