@@ -23,6 +23,8 @@ interface Input {
 }
 
 const EMPTY: ReadonlyArray<never> = []
+/** `earliest()`: an open input has no record in hand, so which comes first is not known yet. */
+const STARVED = -2
 
 /** Whether an input's next record (it must have one) is one of `others` rather than an MBO row. */
 const otherIsNext = (input: Input): boolean => {
@@ -79,13 +81,23 @@ export class ChunkMerger {
       else if (!input.done && !this.hasNext(input)) return i
     }
     if (!pending) return -1
-    // The earliest head over all inputs, a pending one standing at its start; ties go to the lower index.
+    const best = this.earliest()
+    return best >= 0 && inputs[best]!.pending ? best : -1
+  }
+
+  /**
+   * The input whose next record comes first (a pending one standing at its start; ties go to the lower index), -1
+   * when every input is done, or STARVED when an open input must be refilled before that can be known.
+   */
+  private earliest(): number {
+    const inputs = this.inputs
     let best = -1
     let bestHi = 0
     let bestLo = 0
     for (let i = 0; i < inputs.length; i++) {
       const input = inputs[i]!
       if (input.done) continue
+      if (!input.pending && !this.hasNext(input)) return STARVED
       const hi = input.pending ? input.startHi : headHi(input)
       const lo = input.pending ? input.startLo : headLo(input)
       if (best < 0 || hi < bestHi || (hi === bestHi && lo < bestLo)) {
@@ -94,7 +106,7 @@ export class ChunkMerger {
         bestLo = lo
       }
     }
-    return best >= 0 && inputs[best]!.pending ? best : -1
+    return best
   }
 
   /** Gives input `i` its next chunk (`undefined` = that input ended). */
@@ -200,27 +212,9 @@ export class ChunkMerger {
     let skippedUnknown = 0
     let skippedMalformed = 0
     while (out.length < this.capacity) {
-      let best = -1
-      let bestHi = 0
-      let bestLo = 0
-      let starved = false
-      for (let i = 0; i < this.inputs.length; i++) {
-        const input = this.inputs[i]!
-        if (input.done) continue
-        if (!input.pending && !this.hasNext(input)) {
-          starved = true
-          break
-        }
-        const hi = input.pending ? input.startHi : headHi(input)
-        const lo = input.pending ? input.startLo : headLo(input)
-        if (best < 0 || hi < bestHi || (hi === bestHi && lo < bestLo)) {
-          best = i
-          bestHi = hi
-          bestLo = lo
-        }
-      }
-      // A pending input's first record is due: it must be opened before anything later is taken.
-      if (starved || best < 0 || this.inputs[best]!.pending) break
+      const best = this.earliest()
+      // An input to refill, nothing left, or a pending input's first record due (it is opened before anything later).
+      if (best < 0 || this.inputs[best]!.pending) break
       const input = this.inputs[best]!
       const c = input.chunk!
       if (otherIsNext(input)) {

@@ -39,6 +39,19 @@ const heartbeat = (ts: bigint): SystemMsg => ({
   isHeartbeat: true
 })
 
+/** Instrument 42 expiring an hour after T0 (a day later it is retired), with a bid resting and `rows` after it. */
+const EXPIRES = at(3600)
+const RETIRED = EXPIRES + BigInt(RETIRE_AFTER_MS) * 1_000_000n
+const expiring = (rows: ReadonlyArray<Row | DbnRecord> = []) => {
+  const engine = new FlowEngine()
+  engine.apply(chunk([
+    definition({ instrument: 42, cls: "C", strike: 17_000, expiration: EXPIRES }),
+    { action: "A", id: 1, side: "B", price: 10, size: 5, ts: at(1) },
+    ...rows
+  ]))
+  return engine
+}
+
 describe("FlowEngine", () => {
   it("classifies trades against the book and closes their window when the stream reaches the next boundary", () => {
     const { engine, out } = run([
@@ -149,41 +162,30 @@ describe("FlowEngine", () => {
 
   it("drops the book of an instrument a day after it expired, resting orders and all, and keeps the others", () => {
     // 42 expires at T0 + 1 h; 43 at EXPIRY, months later. Both keep resting orders.
-    const expires = at(3600)
-    const engine = new FlowEngine()
-    engine.apply(chunk([
-      definition({ instrument: 42, cls: "C", strike: 17_000, expiration: expires }),
+    const engine = expiring([
       definition({ instrument: 43, cls: "P", strike: 17_000 }),
-      { action: "A", id: 1, side: "B", price: 10, size: 5, ts: at(1) },
       { action: "A", id: 2, side: "A", price: 10.5, size: 5, ts: at(1) },
       { action: "A", id: 3, side: "B", price: 20, size: 1, instrument: 43, ts: at(1) }
-    ]))
-    const oneDay = BigInt(RETIRE_AFTER_MS) * 1_000_000n
-    // Just short of a day past the expiration: kept.
-    engine.apply(chunk([{ action: "A", id: 4, side: "B", price: 19, size: 1, instrument: 43, ts: expires + oneDay - 1n }]))
+    ])
+    // A millisecond short of a day past the expiration: kept.
+    engine.apply(chunk([{ action: "A", id: 4, side: "B", price: 19, size: 1, instrument: 43, ts: RETIRED - 1_000_000n }]))
     assert.strictEqual(engine.book(42)?.orderCount, 2)
     assert.strictEqual(engine.stats.retiredBooks, 0)
     // The next record past that moves the clock over it: 42's book goes, with its two orders.
-    engine.apply(chunk([{ action: "A", id: 5, side: "B", price: 18, size: 1, instrument: 43, ts: expires + oneDay + 300_000_000_000n }]))
+    engine.apply(chunk([{ action: "A", id: 5, side: "B", price: 18, size: 1, instrument: 43, ts: RETIRED + 300_000_000_000n }]))
     assert.strictEqual(engine.book(42), undefined)
     assert.strictEqual(engine.stats.retiredBooks, 1)
     assert.strictEqual(engine.book(43)?.orderCount, 3)
     assert.strictEqual(engine.books.orderCount, 3)
     // A late record of 42 still finds its definition and starts a new, empty book.
-    engine.apply(chunk([{ action: "A", id: 6, side: "A", price: 11, size: 2, ts: expires + oneDay + 301_000_000_000n }]))
+    engine.apply(chunk([{ action: "A", id: 6, side: "A", price: 11, size: 2, ts: RETIRED + 301_000_000_000n }]))
     assert.strictEqual(engine.book(42)?.orderCount, 1)
     assert.strictEqual(engine.stats.unknownInstrumentRecords, 0)
   })
 
   it("retires a book once the chunk that moved the clock past its expiry is applied, and a later record starts afresh", () => {
-    const expires = at(3600)
-    const engine = new FlowEngine()
-    engine.apply(chunk([
-      definition({ instrument: 42, cls: "C", strike: 17_000, expiration: expires }),
-      { action: "A", id: 1, side: "B", price: 10, size: 5, ts: at(1) },
-      { action: "T", id: 9, side: "B", price: 10, size: 1, ts: at(2) }
-    ]))
-    const late = expires + BigInt(RETIRE_AFTER_MS) * 1_000_000n + 1_000_000n
+    const engine = expiring([{ action: "T", id: 9, side: "B", price: 10, size: 1, ts: at(2) }])
+    const late = RETIRED + 1_000_000n
     // The chunk's records all go to the book they find, the first one closing the window; then the book goes.
     const out = engine.apply(chunk([
       { action: "A", id: 2, side: "A", price: 11, size: 3, ts: late },
@@ -203,13 +205,8 @@ describe("FlowEngine", () => {
   })
 
   it("retires books when the clock is moved from outside (a quiet live market)", () => {
-    const expires = at(3600)
-    const engine = new FlowEngine()
-    engine.apply(chunk([
-      definition({ instrument: 42, cls: "C", strike: 17_000, expiration: expires }),
-      { action: "A", id: 1, side: "B", price: 10, size: 5, ts: at(1) }
-    ]))
-    engine.advanceTo(expires + BigInt(RETIRE_AFTER_MS) * 1_000_000n + 1_000_000n)
+    const engine = expiring()
+    engine.advanceTo(RETIRED + 1_000_000n)
     assert.strictEqual(engine.book(42), undefined)
     assert.strictEqual(engine.books.orderCount, 0)
   })
