@@ -128,7 +128,6 @@ export class ChunkMerger {
     return this.inputs.every((input) => input.done)
   }
 
-
   /**
    * An input's unread chunk, passed through as it is (batch and `release` included), when the record-by-record merge
    * would take all of it before anything of another input: every record of it is earlier than each other input's next
@@ -136,22 +135,8 @@ export class ChunkMerger {
    */
   private wholeChunk(): DecodedChunk | undefined {
     const inputs = this.inputs
-    let best = -1
-    let bestHi = 0
-    let bestLo = 0
-    for (let i = 0; i < inputs.length; i++) {
-      const input = inputs[i]!
-      if (input.done || input.pending) continue
-      if (!this.hasNext(input)) return undefined
-      const hi = headHi(input)
-      const lo = headLo(input)
-      if (best < 0 || hi < bestHi || (hi === bestHi && lo < bestLo)) {
-        best = i
-        bestHi = hi
-        bestLo = lo
-      }
-    }
-    if (best < 0) return undefined
+    const best = this.earliest()
+    if (best < 0 || inputs[best]!.pending) return undefined
     const input = inputs[best]!
     const c = input.chunk!
     if (input.row !== 0 || input.other !== 0) return undefined
