@@ -72,7 +72,12 @@ const EMPTY = -1
 const NEEDS_GROWTH = -2
 /** Sizes are kept in int32; anything larger (e.g. UNDEF_ORDER_SIZE) is not a real order. */
 const MAX_SIZE = 0x7fffffff
-const U32_MAX = 0xffffffff
+/**
+ * `run`'s threshold halves when no event clock is kept: the largest u64, its low half given signed as `run` takes it
+ * (a u32 above 2^31 passed to a call would be boxed into a new heap number each time).
+ */
+export const NO_THRESHOLD_HI = 0xffffffff
+export const NO_THRESHOLD_LO = -1
 /** Rows with these flags are left to the caller by `Book.run` (snapshot tracking). */
 const SNAPSHOT_OR_BAD = Flags.SNAPSHOT | Flags.MAYBE_BAD_BOOK
 
@@ -697,7 +702,7 @@ export class Book {
     r.priceHi[0] = priceHi
     r.priceLo[0] = priceLo
     r.size[0] = size
-    this.run(r, 0, 1, U32_MAX, U32_MAX, DISCARDED)
+    this.run(r, 0, 1, NO_THRESHOLD_HI, NO_THRESHOLD_LO, DISCARDED)
     return this.lastOutcome
   }
 

@@ -5,7 +5,7 @@
  */
 import { Action, Flags } from "../dbn/Constants.js"
 import type { MboBatch } from "../dbn/Batch.js"
-import { Book, BookStore, Outcome } from "./Book.js"
+import { Book, BookStore, NO_THRESHOLD_HI, NO_THRESHOLD_LO, Outcome } from "./Book.js"
 
 /** Counters over every book. Anomalies never throw: each is counted and the book stays consistent. */
 export interface BookCounts {
@@ -52,10 +52,6 @@ export const emptyCounts = (): BookCounts => ({
   badOrders: 0,
   sideChanges: 0
 })
-
-/** `Book.run`'s threshold halves when no clock is kept: the largest u64 (the low half signed, as `run` takes it). */
-const NO_THRESHOLD_HI = 0xffffffff
-const NO_THRESHOLD_LO = -1
 
 export class Books {
   private readonly byId = new Map<number, Book>()

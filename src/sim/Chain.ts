@@ -166,9 +166,10 @@ export const build = (shape: ChainShape, rng: Rng): Chain => {
   const taken = new Set<number>()
   // Drawn and unused since ids became stable: the random stream, and so every session of a seed, stays as it was.
   rng.int(20_000_000)
+  const futureSymbol = `NQ${futureSuffix}`
   const future: FutureInstrument = {
-    instrumentId: stableId(`NQ${futureSuffix}`, taken),
-    rawSymbol: `NQ${futureSuffix}`,
+    instrumentId: stableId(futureSymbol, taken),
+    rawSymbol: futureSymbol,
     suffix: futureSuffix,
     expirationNs: Calendar.newYorkToUtcNs(quarterly, AM_EXPIRY_MINUTES),
     day: quarterly
