@@ -8,7 +8,7 @@ import { Clock, Config, Console, Effect, Exit, Stream } from "effect"
 import * as fs from "node:fs"
 import type { DecodedChunk } from "../dbn/Batch.js"
 import { SignalEngine, type WindowSignal } from "../flow/Signals.js"
-import { SignalsRepo } from "../store/SignalsRepo.js"
+import { type SignalBatch, SignalsRepo } from "../store/SignalsRepo.js"
 import * as AppSignals from "./Signals.js"
 import { FlowEngine, type EngineStats } from "../flow/Engine.js"
 import type { PressureWindow } from "../flow/PressureWindow.js"
@@ -100,7 +100,7 @@ export const run = Effect.fn("Pipeline.run")(function*(options: RunOptions) {
   // Closed windows and scored signals not written yet; each signal batch keeps the arrival time of the chunk that
   // closed it (its latency runs up to the write).
   let heldWindows: Array<PressureWindow> = []
-  let heldSignals: Array<{ readonly signals: ReadonlyArray<WindowSignal>; readonly receivedAt: number | undefined }> = []
+  let heldSignals: Array<SignalBatch> = []
   let lastCommit = started
 
   const hold = (closed: ReadonlyArray<PressureWindow>, signals: ReadonlyArray<WindowSignal>, receivedAt: number | undefined) => {
@@ -121,7 +121,7 @@ export const run = Effect.fn("Pipeline.run")(function*(options: RunOptions) {
         yield* windowsRepo.upsert(closed)
         if (cursor !== undefined) yield* checkpoints.put(source.name, Cursor.encode(cursor))
       }
-      for (const b of batches) yield* signalsRepo.insert(b.signals, b.receivedAt)
+      yield* signalsRepo.insertBatches(batches)
     }).pipe(sql.withTransaction, mapSql("Pipeline.commit"))
     windows += closed.length
     if (closed.length > 0 && options.onWindows !== undefined) yield* options.onWindows(closed)

@@ -15,9 +15,9 @@ export const SHAPES: ReadonlyArray<number> = [256, 64, 16, 4, 1]
 
 /**
  * Writes one item's values into `out` from index `at`, in column order, and returns the index after the last one
- * (which must be `at` + the statement's column count).
+ * (which must be `at` + the statement's column count). `index` is the item's position in the items written.
  */
-export type Bind<A> = (out: Array<unknown>, at: number, item: A) => number
+export type Bind<A> = (out: Array<unknown>, at: number, item: A, index: number) => number
 
 export class BulkInsert {
   private readonly texts = new Map<number, string>()
@@ -70,7 +70,7 @@ export class BulkInsert {
         let params = arrays.get(shape)
         if (params === undefined) arrays.set(shape, params = new Array(shape * columns))
         for (let i = 0, k = 0; i < shape; i++, k += columns) {
-          const end = bind(params, k, items[at + i]!)
+          const end = bind(params, k, items[at + i]!, at + i)
           if (end !== k + columns) {
             return Effect.dieMessage(`BulkInsert: ${end - k} values for a row of ${columns} columns`)
           }

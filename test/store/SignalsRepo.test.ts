@@ -130,6 +130,28 @@ describe("SignalsRepo", () => {
       assert.deepStrictEqual(latency, { count: 1_200, median: 10, max: 10 })
     }).pipe(Effect.provide(Store.layerMemory)))
 
+  it.effect("batches written together keep each batch's own latency, and a batch without an arrival time none", () =>
+    Effect.gen(function*() {
+      const repo = yield* SignalsRepo
+      yield* TestClock.setTime(2_000_000)
+      const rows = Array.from({ length: 300 }, (_, i) => signal("2026-06-01", i))
+      // 300 rows across batches of 7, 280 and 13: the multi-row statements straddle the batch boundaries.
+      const written = yield* repo.insertBatches([
+        { signals: rows.slice(0, 7), receivedAt: 1_999_000 },
+        { signals: rows.slice(7, 287), receivedAt: 1_999_990 },
+        { signals: rows.slice(287), receivedAt: undefined }
+      ])
+      assert.strictEqual(written, 300)
+      const sql = yield* SqlClient.SqlClient
+      const stored = yield* sql<{ strike: number; option_type: string; window_start: number; latency_ms: number | null }>`
+        SELECT strike, option_type, window_start, latency_ms FROM signals`
+      const latencyOf = new Map(stored.map((r) => [`${r.window_start}|${r.strike}|${r.option_type}`, r.latency_ms]))
+      rows.forEach((s, i) => {
+        const expected = i < 7 ? 1_000 : i < 287 ? 10 : null
+        assert.strictEqual(latencyOf.get(`${s.windowStart}|${s.strike}|${s.optionType}`), expected, `row ${i}`)
+      })
+    }).pipe(Effect.provide(Store.layerMemory)))
+
   it.effect("the baseline job uses only the trading days before the day it computes", () =>
     Effect.gen(function*() {
       const repo = yield* SignalsRepo
