@@ -117,41 +117,38 @@ export const newYork = (ms: number): { readonly day: string; readonly minutes: n
 let lastNewYorkMs = NaN
 let lastNewYork: { readonly day: string; readonly minutes: number } = { day: "", minutes: 0 }
 
-export const robust = (xs: ArrayLike<number>): Robust => robustOf(Float64Array.from(xs))
+export const robust = (xs: ArrayLike<number>): Robust => robustOf(Float64Array.from(xs), 0, xs.length)
 
 /**
- * Median and MAD of `v`, which it reorders: two selections (the median, then the median of the distances from it,
- * written over the values) in linear time. A day's table takes them over 20 days of every key's values, millions
- * in all; sorting each key's values cost ~2× as much. (No NaN reaches here: every observation is a finite number.)
+ * Median and MAD of `v[from, from + n)`, which it reorders: two selections (the median, then the median of the
+ * distances from it, written over the values) in linear time. A day's table takes them over 20 days of every key's
+ * values, millions in all; sorting each key's values cost ~2× as much. (No NaN reaches here: every observation is a
+ * finite number.)
  */
-const robustOf = (v: Float64Array): Robust => {
-  const n = v.length
+const robustOf = (v: Float64Array, from: number, n: number): Robust => {
   if (n === 0) return { median: NaN, mad: NaN }
-  const median = middle(v)
-  for (let i = 0; i < n; i++) v[i] = Math.abs(v[i]! - median)
-  return { median, mad: middle(v) }
+  const median = middle(v, from, n)
+  for (let i = from; i < from + n; i++) v[i] = Math.abs(v[i]! - median)
+  return { median, mad: middle(v, from, n) }
 }
 
-/** The median of `v` (the mean of the two middle values for an even count), reordering it. */
-const middle = (v: Float64Array): number => {
-  const n = v.length
-  const k = n >> 1
-  const hi = select(v, k)
+/** The median of `v[from, from + n)` (the mean of the two middle values for an even count), reordering it. */
+const middle = (v: Float64Array, from: number, n: number): number => {
+  const k = from + (n >> 1)
+  const hi = select(v, from, from + n - 1, k)
   if (n % 2 === 1) return hi
-  // After selecting k, the k values before it are the smaller ones: the largest of them is the other middle value.
-  let lo = v[0]!
-  for (let i = 1; i < k; i++) if (v[i]! > lo) lo = v[i]!
+  // After the selection the values before index k are the smaller half: the largest of them is the other middle.
+  let lo = v[from]!
+  for (let i = from + 1; i < k; i++) if (v[i]! > lo) lo = v[i]!
   return (lo + hi) / 2
 }
 
 /**
- * The k-th smallest value of `v` (0-based), left at `v[k]` with no larger value before it and no smaller after
- * (Hoare partitioning around a median of three: runs of equal values, common here, split evenly instead of
- * degrading to quadratic time).
+ * The value that belongs at index `k` of `v[lo, hi]` sorted, left there with no larger value before it and no
+ * smaller after (Hoare partitioning around a median of three: runs of equal values, common here, split evenly
+ * instead of degrading to quadratic time).
  */
-const select = (v: Float64Array, k: number): number => {
-  let lo = 0
-  let hi = v.length - 1
+const select = (v: Float64Array, lo: number, hi: number, k: number): number => {
   while (hi > lo) {
     if (hi - lo < 16) {
       // insertion sort of a short range
@@ -222,19 +219,19 @@ const put = (
 
 /** The statistics of a key from its columns of several days (`n` observations in all). */
 const statsOf = (key: string, parts: ReadonlyArray<Columns>, n: number): KeyStats => {
-  const logRatio = new Float64Array(n)
-  const logVolume = new Float64Array(n)
-  const trades = new Float64Array(n)
-  const avgSize = new Float64Array(n)
+  // One scratch array for every key of every table, a metric per quarter: a few thousand keys a table each
+  // allocating four typed arrays cost more than the copying.
+  if (scratch.length < 4 * n) scratch = new Float64Array(Math.max(4 * n, 2 * scratch.length))
+  const v = scratch
   let at = 0
   for (const p of parts) {
     const d = p.data
     const end = p.n * 4
     for (let i = 0; i < end; i += 4) {
-      logRatio[at] = d[i]!
-      logVolume[at] = d[i + 1]!
-      trades[at] = d[i + 2]!
-      avgSize[at++] = d[i + 3]!
+      v[at] = d[i]!
+      v[n + at] = d[i + 1]!
+      v[2 * n + at] = d[i + 2]!
+      v[3 * n + at++] = d[i + 3]!
     }
   }
   return {
@@ -242,12 +239,14 @@ const statsOf = (key: string, parts: ReadonlyArray<Columns>, n: number): KeyStat
     n,
     // Each day's groups hold a key at most once.
     days: parts.length,
-    logRatio: robustOf(logRatio),
-    logVolume: robustOf(logVolume),
-    trades: robustOf(trades),
-    avgSize: robustOf(avgSize)
+    logRatio: robustOf(v, 0, n),
+    logVolume: robustOf(v, n, n),
+    trades: robustOf(v, 2 * n, n),
+    avgSize: robustOf(v, 3 * n, n)
   }
 }
+
+let scratch = new Float64Array(4096)
 
 /** The table of `day` from the grouped observations of each of its `from` days. */
 const fromDays = (day: string, from: ReadonlyArray<string>, days: ReadonlyArray<Map<string, Columns>>): Table => {
