@@ -240,7 +240,7 @@ export const benchDecode = async (): Promise<Section> => {
     `Generating the 5M-record file (${(generated.length / 2 ** 20).toFixed(0)} MiB) took ${encodeMs.toFixed(0)} ms ` +
       "on first run.",
     "Decode = `DbnDecoder.push/drain` into one fresh `MboBatch` per chunk (no per-record allocation); the zstd rows",
-    "feed 1 MiB compressed chunks through `Zstd.ZstdDecompressor` (fzstd) into the decoder.",
+    "feed 1 MiB compressed chunks through `Zstd.ZstdDecompressor` (libzstd via zstd-napi) into the decoder.",
     dir === undefined ? "Fixture rows skipped: shared fixtures not found (set IFD_FIXTURES)." : ""
   )
   return { title: "DBN decode", lines }

@@ -1,9 +1,9 @@
 /**
- * `npm run build`, second step: bundles src/main.ts and everything it imports (Effect, @effect/*, fzstd) into one
+ * `npm run build`, second step: bundles src/main.ts and everything it imports (Effect, @effect/*) into one
  * CommonJS file, dist/app.cjs: one module instead of ~1,500 to resolve and compile at startup, and only the code the
  * commands reach (tree-shaken). dist/main.js (over the one `tsc` wrote) becomes scripts/entry.mjs, which loads the
  * bundle through V8's code cache; the build writes that cache by running `--help` once.
- * Native modules (better-sqlite3, its .node binding) and packages with optional native parts stay external and load
+ * Native modules (better-sqlite3 and zstd-napi, with their .node bindings) and packages with optional native parts stay external and load
  * from node_modules as before. `tsc` still emits dist/<folder>/*.js next to it, for anything that imports modules one by one.
  */
 import * as esbuild from "esbuild"
@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url"
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 
 /** Loaded from node_modules at run time: native bindings, or optional native add-ons looked up by name. */
-export const external = ["better-sqlite3", "msgpackr", "msgpackr-extract", "@parcel/watcher", "bufferutil", "utf-8-validate"]
+export const external = ["better-sqlite3", "zstd-napi", "msgpackr", "msgpackr-extract", "@parcel/watcher", "bufferutil", "utf-8-validate"]
 
 await esbuild.build({
   absWorkingDir: root,

@@ -1,10 +1,11 @@
 /**
- * Streaming zstd decompression over fzstd for `.dbn.zst` files and `compression=zstd` live sessions: compressed
- * chunks in, decompressed chunks out, never the whole stream in memory. shared/spec/databento.md §2.6.
- * Frames are delimited here (window sizes checked before fzstd allocates its window, skippable frames dropped,
- * one fzstd instance per frame); fzstd only decodes the blocks.
+ * Streaming zstd decompression for `.dbn.zst` files and `compression=zstd` live sessions: compressed chunks in,
+ * decompressed chunks out, never the whole stream in memory. shared/spec/databento.md §2.6.
+ * Frames are delimited here (window sizes checked before the decoder allocates a window, skippable frames dropped,
+ * exact frame counts and offsets for problems); libzstd's streaming decoder (zstd-napi, a Node-API binding) decodes
+ * the blocks and checks each frame's checksum, at 4–5× the speed of a decoder in JavaScript.
  */
-import { Decompress } from "fzstd"
+import zstd from "zstd-napi/binding.js"
 import type { DbnProblem } from "./Batch.js"
 import { concatBytes } from "./Bytes.js"
 
@@ -37,14 +38,14 @@ const S_BLOCK_HEADER = 5
 const S_BLOCK = 6
 const S_CHECKSUM = 7
 
-const EMPTY = new Uint8Array(0)
 const NO_CHUNKS: ReadonlyArray<Uint8Array> = []
+const MAGIC_BYTES = new Uint8Array([0x28, 0xb5, 0x2f, 0xfd])
+/** Decompressed bytes are written into arrays of this size and handed out as views of them, never reused. */
+const OUT_CHUNK = 1 << 20
 
 /**
- * Compressed chunks in (split anywhere), decompressed chunks out. Memory: one fzstd window per frame (at most
- * `maxWindow`) plus the one block fzstd waits to complete (compressed blocks are at most 128 KiB); nothing else is
- * kept. fzstd streams concatenated frames itself, but it allocates whatever window a frame declares (up to 2 GiB)
- * and holds a frame shorter than its 18-byte look-ahead until the stream ends, so frames are delimited here.
+ * Compressed chunks in (split anywhere), decompressed chunks out. Memory: the decoder's window (at most
+ * `maxWindow`, checked here from the frame header before the decoder sees the frame) and one output array.
  */
 export class ZstdDecompressor {
   private readonly maxWindow: number
@@ -55,7 +56,15 @@ export class ZstdDecompressor {
   private have = 0
   private fhd = 0
   private lastBlock = false
-  private frame: Decompress | undefined = undefined
+  /** libzstd's decoder, reset at each frame; `inFrame` while a frame's bytes are being fed to it. */
+  private readonly dctx = new zstd.DCtx()
+  private inFrame = false
+  /** The frame's magic is still to be fed (it is fed with the frame's next bytes, so a frame refused by its header costs no output array). */
+  private magicDue = false
+  /** What the last decode call returned: 0 once a frame is complete and flushed. */
+  private pending = 0
+  private dst: Uint8Array | undefined = undefined
+  private used = 0
   private out: Array<Uint8Array> = []
   private dead: DbnProblem | undefined = undefined
   private bytesIn = 0
@@ -87,7 +96,7 @@ export class ZstdDecompressor {
     try {
       this.scan(bytes)
     } catch (e) {
-      // fzstd reports corrupt input by throwing; this is the one place it is caught.
+      // libzstd's errors (corrupt blocks, a wrong checksum) arrive as exceptions; this is the one place they are caught.
       this.fail(`${e instanceof Error ? e.message : String(e)}`)
     }
     return this.result()
@@ -116,14 +125,41 @@ export class ZstdDecompressor {
       offset: this.bytesOut,
       detail: `${detail} (compressed byte ${this.bytesIn}, frame ${this.frames})`
     }
-    this.frame = undefined
+    this.inFrame = false
+  }
+
+  /** Feeds bytes of the current frame to the decoder and collects what it writes. */
+  private feed(src: Uint8Array): void {
+    if (this.magicDue) {
+      this.magicDue = false
+      this.feed(MAGIC_BYTES)
+    }
+    let input = src
+    for (;;) {
+      let dst = this.dst
+      if (dst === undefined || this.used === dst.length) {
+        this.dst = dst = new Uint8Array(OUT_CHUNK)
+        this.used = 0
+      }
+      const room = dst.length - this.used
+      const [pending, produced, consumed] = this.dctx.decompressStream(dst.subarray(this.used), input)
+      this.pending = pending
+      if (produced > 0) {
+        this.out.push(dst.subarray(this.used, this.used + produced))
+        this.used += produced
+        this.bytesOut += produced
+      }
+      input = input.subarray(consumed)
+      // A full output array may leave decoded bytes inside the decoder: call again until it writes less.
+      if (input.length === 0 && produced < room) return
+    }
   }
 
   private scan(b: Uint8Array): void {
     const n = b.length
     let i = 0
-    // Start in `b` of the current frame's bytes not yet handed to fzstd; -1 outside a frame.
-    let seg = this.frame === undefined ? -1 : 0
+    // Start in `b` of the current frame's bytes not yet handed to the decoder; -1 outside a frame.
+    let seg = this.inFrame ? 0 : -1
     while (i < n && this.dead === undefined) {
       const state = this.state
       if (state === S_SKIP || state === S_BLOCK || state === S_CHECKSUM) {
@@ -136,7 +172,7 @@ export class ZstdDecompressor {
         else if (state === S_BLOCK && !this.lastBlock) this.expect(S_BLOCK_HEADER, 3)
         else if (state === S_BLOCK && (this.fhd & 4) !== 0) this.expect(S_CHECKSUM, 4)
         else {
-          this.frame!.push(b.subarray(seg, i))
+          this.feed(b.subarray(seg, i))
           this.endFrame()
           seg = -1
         }
@@ -153,13 +189,9 @@ export class ZstdDecompressor {
         case S_MAGIC: {
           const magic = (s[0]! | (s[1]! << 8) | (s[2]! << 16) | (s[3]! << 24)) >>> 0
           if (magic === MAGIC) {
-            this.frame = new Decompress((data) => {
-              if (data.length > 0) {
-                this.out.push(data)
-                this.bytesOut += data.length
-              }
-            })
-            this.frame.push(s.slice(0, 4))
+            this.dctx.reset(zstd.ResetDirective.sessionOnly)
+            this.inFrame = true
+            this.magicDue = true
             seg = i
             this.expect(S_FHD, 1)
           } else if ((magic & 0xfffffff0) === 0x184d2a50) {
@@ -232,7 +264,7 @@ export class ZstdDecompressor {
           else if (!this.lastBlock) this.expect(S_BLOCK_HEADER, 3)
           else if ((this.fhd & 4) !== 0) this.expect(S_CHECKSUM, 4)
           else {
-            this.frame!.push(b.subarray(seg, i))
+            this.feed(b.subarray(seg, i))
             this.endFrame()
             seg = -1
           }
@@ -240,7 +272,7 @@ export class ZstdDecompressor {
         }
       }
     }
-    if (seg >= 0 && i > seg && this.frame !== undefined && this.dead === undefined) this.frame.push(b.subarray(seg, i))
+    if (seg >= 0 && i > seg && this.inFrame && this.dead === undefined) this.feed(b.subarray(seg, i))
   }
 
   /**
@@ -254,9 +286,12 @@ export class ZstdDecompressor {
   }
 
   private endFrame(): void {
-    // `final` flushes frames shorter than fzstd's 18-byte look-ahead.
-    this.frame!.push(EMPTY, true)
-    this.frame = undefined
+    // The frame's last byte went in: the decoder must agree that the frame is complete.
+    if (this.pending !== 0) {
+      this.fail("the decoder found the frame incomplete at its last block")
+      return
+    }
+    this.inFrame = false
     this.frames++
     this.expect(S_MAGIC, 4)
   }

@@ -93,7 +93,7 @@ describe.skipIf(!fixturesPresent)("ZstdDecompressor over the fixtures", () => {
     }
   })
 
-  it("handles frames shorter than fzstd's 18-byte look-ahead", () => {
+  it("handles frames of a few bytes, alone and between others", () => {
     const a = readFixture("dbn/test_data.mbo.v3.dbn.zst")
     const input = concat(EMPTY_FRAME, a, EMPTY_FRAME, EMPTY_FRAME)
     for (const cuts of [[], everyByte(input.length)]) {
@@ -126,6 +126,20 @@ describe.skipIf(!fixturesPresent)("ZstdDecompressor over the fixtures", () => {
     for (let i = 200; i < a.length; i += 997) a[i] ^= 0x5a
     const r = inflate(a)
     assert.strictEqual(r.problem?.reason, "Zstd")
+  })
+
+  it("checks each frame's content checksum: one flipped checksum bit is a Zstd problem, the frames before it stay", () => {
+    const a = readFixture("dbn/test_data.mbo.v3.dbn.zst")
+    // The fixture's frame carries an XXH64 checksum (frame header bit 2): its last 4 bytes.
+    assert.notStrictEqual(a[4]! & 4, 0)
+    const bad = a.slice()
+    bad[bad.length - 2]! ^= 0x10
+    for (const cuts of [[], everyByte(a.length * 2)]) {
+      const r = inflate(concat(a, bad, a), cuts)
+      assert.strictEqual(r.problem?.reason, "Zstd")
+      assert.match(r.problem!.detail, /checksum/i)
+      assert.strictEqual(r.frames, 1)
+    }
   })
 
   it("rejects a frame whose window exceeds the limit before allocating it", () => {
