@@ -126,6 +126,7 @@ const inflate = (compressed: Uint8Array, chunk = CHUNK): number => {
   for (let o = 0; o < compressed.length; o += chunk) {
     for (const c of z.push(compressed.subarray(o, o + chunk)).chunks) bytes += c.length
   }
+  for (const c of z.finish().chunks) bytes += c.length
   return bytes
 }
 

@@ -40,6 +40,13 @@ const S_CHECKSUM = 7
 
 const NO_CHUNKS: ReadonlyArray<Uint8Array> = []
 const MAGIC_BYTES = new Uint8Array([0x28, 0xb5, 0x2f, 0xfd])
+
+/**
+ * Decoders of finished streams, for the next ones: a new decoder spends ~12 ms here on fresh memory for its window
+ * before its first output (a folder of daily files opens one per file). Each frame starts with a reset.
+ */
+const idle: Array<InstanceType<typeof zstd.DCtx>> = []
+const MAX_IDLE = 4
 /** Decompressed bytes are written into arrays of this size and handed out as views of them, never reused. */
 const OUT_CHUNK = 1 << 20
 
@@ -57,7 +64,9 @@ export class ZstdDecompressor {
   private fhd = 0
   private lastBlock = false
   /** libzstd's decoder, reset at each frame; `inFrame` while a frame's bytes are being fed to it. */
-  private readonly dctx = new zstd.DCtx()
+  private readonly dctx = idle.pop() ?? new zstd.DCtx()
+  /** Set by `finish`, which hands the decoder on to the next stream. */
+  private released = false
   private inFrame = false
   /** The frame's magic is still to be fed (it is fed with the frame's next bytes, so a frame refused by its header costs no output array). */
   private magicDue = false
@@ -91,6 +100,7 @@ export class ZstdDecompressor {
   }
 
   push(bytes: Uint8Array): ZstdOutput {
+    if (this.released && this.dead === undefined) this.fail("bytes pushed after the end of the stream")
     if (this.dead !== undefined) return { chunks: NO_CHUNKS, problem: this.dead }
     this.out = []
     try {
@@ -102,8 +112,15 @@ export class ZstdDecompressor {
     return this.result()
   }
 
-  /** End of the compressed stream: a problem if it stops inside a frame. */
+  /**
+   * End of the compressed stream: a problem if it stops inside a frame. The decoder goes back to the pool for the
+   * next stream, so nothing may be pushed after this.
+   */
   finish(): ZstdOutput {
+    if (!this.released) {
+      this.released = true
+      if (idle.length < MAX_IDLE) idle.push(this.dctx)
+    }
     if (this.dead !== undefined) return { chunks: NO_CHUNKS, problem: this.dead }
     this.out = []
     if (!(this.state === S_MAGIC && this.have === 0)) {

@@ -142,6 +142,27 @@ describe.skipIf(!fixturesPresent)("ZstdDecompressor over the fixtures", () => {
     }
   })
 
+  it("a stream cut inside a frame leaves nothing behind for the streams after it; nothing is taken after finish", () => {
+    const a = readFixture("nautilus_trader/esh4-glbx-mdp3-20231225.mbo.dbn.zst")
+    const b = readFixture("dbn/test_data.mbo.v3.dbn.zst")
+    for (let k = 0; k < 6; k++) {
+      // Streams ending mid-frame hand their decoder back as it is; each next stream must start from a clean state.
+      const cut = new Zstd.ZstdDecompressor()
+      cut.push(a.subarray(0, 1000 + 150_000 * k))
+      assert.strictEqual(cut.finish().problem?.reason, "Zstd")
+      assert.strictEqual(cut.push(b).chunks.length, 0)
+      const r = inflate(b, [7 * k + 5])
+      assert.strictEqual(r.problem, undefined)
+      assert.deepStrictEqual(r.bytes, dbnBytes("dbn/test_data.mbo.v3.dbn.zst"))
+    }
+    const done = new Zstd.ZstdDecompressor()
+    assert.isAbove(done.push(b).chunks.length, 0)
+    assert.strictEqual(done.finish().problem, undefined)
+    const late = done.push(b)
+    assert.strictEqual(late.chunks.length, 0)
+    assert.match(late.problem!.detail, /after the end/)
+  })
+
   it("rejects a frame whose window exceeds the limit before allocating it", () => {
     // Window descriptor exponent 21: 2^31-byte window.
     const frame = new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0x00, 21 << 3, 0x01, 0x00, 0x00])
