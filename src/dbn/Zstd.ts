@@ -14,7 +14,7 @@ export const isZstd = (b: Uint8Array): boolean =>
   b.length >= 4 && b[0] === 0x28 && b[1] === 0xb5 && b[2] === 0x2f && b[3] === 0xfd
 
 export interface ZstdOutput {
-  /** Decompressed bytes, in order (fresh arrays, safe to keep). */
+  /** Decompressed bytes, in order: fresh arrays, safe to keep, unless `reuseOutput` was asked for. */
   readonly chunks: ReadonlyArray<Uint8Array>
   /** Set once the compressed stream is found corrupt; the decompressor then stops. */
   readonly problem: DbnProblem | undefined
@@ -23,6 +23,12 @@ export interface ZstdOutput {
 export interface ZstdOptions {
   /** Largest frame window accepted, bytes (default 128 MiB, zstd's own default limit). */
   readonly maxWindow?: number
+  /**
+   * Output chunks stay valid only until the next `push` or `finish`, which write over the same arrays. For a
+   * consumer that is done with them by then (the DBN decoder drains after each push): a replay of a compressed file
+   * then allocates no output arrays after the first ones, where fresh ones piled up tens of MB of garbage.
+   */
+  readonly reuseOutput?: boolean
 }
 
 const MAGIC = 0xfd2fb528
@@ -74,6 +80,10 @@ export class ZstdDecompressor {
   private pending = 0
   private dst: Uint8Array | undefined = undefined
   private used = 0
+  private readonly reuse: boolean
+  /** With `reuse`: the output arrays, filled in order from the first at each push; `at` is the one being filled. */
+  private readonly arrays: Array<Uint8Array> = []
+  private at = 0
   private out: Array<Uint8Array> = []
   private dead: DbnProblem | undefined = undefined
   private bytesIn = 0
@@ -82,6 +92,7 @@ export class ZstdDecompressor {
 
   constructor(options: ZstdOptions = {}) {
     this.maxWindow = options.maxWindow ?? 128 * 1024 * 1024
+    this.reuse = options.reuseOutput === true
   }
 
   /** Compressed bytes consumed so far. */
@@ -103,6 +114,7 @@ export class ZstdDecompressor {
     if (this.released && this.dead === undefined) this.fail("bytes pushed after the end of the stream")
     if (this.dead !== undefined) return { chunks: NO_CHUNKS, problem: this.dead }
     this.out = []
+    this.rewind()
     try {
       this.scan(bytes)
     } catch (e) {
@@ -127,6 +139,23 @@ export class ZstdDecompressor {
       this.fail("compressed stream ends inside a frame")
     }
     return this.result()
+  }
+
+  /** With `reuse`, the chunks handed out last time are done with: fill the arrays again from the first. */
+  private rewind(): void {
+    if (!this.reuse || this.arrays.length === 0) return
+    this.at = 0
+    this.dst = this.arrays[0]
+    this.used = 0
+  }
+
+  /** The array to write the next output into, once `dst` is full (or at the start). */
+  private nextArray(): Uint8Array {
+    if (!this.reuse) return new Uint8Array(OUT_CHUNK)
+    if (this.dst !== undefined) this.at++
+    let a = this.arrays[this.at]
+    if (a === undefined) this.arrays.push(a = new Uint8Array(OUT_CHUNK))
+    return a
   }
 
   private result(): ZstdOutput {
@@ -155,7 +184,7 @@ export class ZstdDecompressor {
     for (;;) {
       let dst = this.dst
       if (dst === undefined || this.used === dst.length) {
-        this.dst = dst = new Uint8Array(OUT_CHUNK)
+        this.dst = dst = this.nextArray()
         this.used = 0
       }
       const room = dst.length - this.used

@@ -41,6 +41,9 @@ export interface DecodeOptions {
   readonly recycle?: boolean
 }
 
+/** The decoder drains right after each push, so the zstd output arrays can be written over at the next one. */
+const REUSE: Zstd.ZstdOptions = { reuseOutput: true }
+
 /** Plain or zstd-compressed DBN bytes → decoded chunks, detecting zstd by its magic number. */
 export const decode = <IE = never>(
   options: DecodeOptions = {}
@@ -111,7 +114,7 @@ export const decode = <IE = never>(
                 continue
               }
               sniffed = true
-              if (Zstd.isZstd(bytes)) zstd = new Zstd.ZstdDecompressor()
+              if (Zstd.isZstd(bytes)) zstd = new Zstd.ZstdDecompressor(REUSE)
             }
             const zProblem = feed(bytes)
             const fatal = drainOnce(outputs) ?? zProblem
@@ -124,7 +127,7 @@ export const decode = <IE = never>(
           const outputs: Array<DecodedChunk> = []
           if (head !== undefined) {
             sniffed = true
-            if (Zstd.isZstd(head)) zstd = new Zstd.ZstdDecompressor()
+            if (Zstd.isZstd(head)) zstd = new Zstd.ZstdDecompressor(REUSE)
             const zProblem = feed(head)
             const fatal = drainOnce(outputs) ?? zProblem
             if (fatal !== undefined) return emit(outputs, fatal)

@@ -8,7 +8,6 @@ import * as PlatformError from "@effect/platform/Error"
 import { Chunk, Clock, Context, Duration, Effect, ExecutionStrategy, Exit, Layer, Option, Scope, Stream } from "effect"
 import * as NodeFs from "node:fs"
 import type { DecodedChunk } from "../dbn/Batch.js"
-import * as Zstd from "../dbn/Zstd.js"
 import * as Cursor from "./Cursor.js"
 import * as Decode from "./Decode.js"
 import { MarketDataSource, SourceError } from "./MarketDataSource.js"
@@ -69,8 +68,6 @@ export const fileBytes = (path: string, chunkSize: number) =>
     const fs = yield* FileSystem.FileSystem
     const file = yield* fs.open(path)
     const buffer = new Uint8Array(chunkSize)
-    let first = true
-    let zstd = false
     const next: Effect.Effect<Uint8Array, Option.Option<PlatformError.PlatformError>> = Effect.suspend(() => {
       let size: number
       try {
@@ -88,11 +85,9 @@ export const fileBytes = (path: string, chunkSize: number) =>
         ))
       }
       if (size === 0) return Effect.fail(Option.none())
-      if (first) {
-        first = false
-        zstd = size >= 4 && Zstd.isZstd(buffer)
-      }
-      return Effect.succeed(zstd ? buffer.slice(0, size) : buffer.subarray(0, size))
+      // The same buffer serves every read: the decode channel is done with a piece (the zstd decoder included: it
+      // keeps no reference to its input) before the next read.
+      return Effect.succeed(buffer.subarray(0, size))
     })
     return Stream.repeatEffectOption(next)
   }))

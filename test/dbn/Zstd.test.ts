@@ -163,6 +163,26 @@ describe.skipIf(!fixturesPresent)("ZstdDecompressor over the fixtures", () => {
     assert.match(late.problem!.detail, /after the end/)
   })
 
+  it("with reuseOutput, writes every push's output over the same few arrays, each push's bytes right", () => {
+    const compressed = readFixture("nautilus_trader/esh4-glbx-mdp3-20231225.mbo.dbn.zst")
+    const expected = dbnBytes("nautilus_trader/esh4-glbx-mdp3-20231225.mbo.dbn.zst")
+    const z = new Zstd.ZstdDecompressor({ reuseOutput: true })
+    const copies: Array<Uint8Array> = []
+    const buffers = new Set<ArrayBufferLike>()
+    // 300 kB pieces decompress to about 1.2 MB each: a little over one output array.
+    for (let i = 0; i < compressed.length; i += 300_000) {
+      const r = z.push(compressed.subarray(i, i + 300_000))
+      assert.strictEqual(r.problem, undefined)
+      for (const c of r.chunks) {
+        copies.push(c.slice())
+        buffers.add(c.buffer)
+      }
+    }
+    assert.strictEqual(z.finish().problem, undefined)
+    assert.deepStrictEqual(concat(...copies), expected)
+    assert.strictEqual(buffers.size, 2)
+  })
+
   it("rejects a frame whose window exceeds the limit before allocating it", () => {
     // Window descriptor exponent 21: 2^31-byte window.
     const frame = new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0x00, 21 << 3, 0x01, 0x00, 0x00])

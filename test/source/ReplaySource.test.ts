@@ -156,12 +156,20 @@ describe("ReplaySource", () => {
 
   it.scoped.skipIf(!fixturesPresent)("reads a zstd file in small pieces with recycled batches", () =>
     Effect.gen(function*() {
-      const file = fixture("dbn/test_data.mbo.v3.dbn.zst")
-      const whole = decodeWhole(Zstd.decompressAll(new Uint8Array(fs.readFileSync(file))).bytes)
-      for (const chunkSize of [7, 100, 1 << 20]) {
-        const got = yield* replayRows(file, chunkSize)
-        assert.deepStrictEqual(got.rows, whole.rows)
-        assert.strictEqual(got.others, whole.others)
+      // The read buffer and the decompressor's output arrays are both written over from one piece to the next.
+      for (
+        const [name, sizes] of [
+          ["dbn/test_data.mbo.v3.dbn.zst", [7, 100, 1 << 20]],
+          ["nautilus_trader/esh4-glbx-mdp3-20231225.mbo.dbn.zst", [4093, 64 << 10, 1 << 20]]
+        ] as const
+      ) {
+        const file = fixture(name)
+        const whole = decodeWhole(Zstd.decompressAll(new Uint8Array(fs.readFileSync(file))).bytes)
+        for (const chunkSize of sizes) {
+          const got = yield* replayRows(file, chunkSize)
+          assert.deepStrictEqual(got.rows, whole.rows)
+          assert.strictEqual(got.others, whole.others)
+        }
       }
     }).pipe(Effect.provide(NodeContext.layer)))
 })
