@@ -53,12 +53,13 @@ const MAGIC_BYTES = new Uint8Array([0x28, 0xb5, 0x2f, 0xfd])
  */
 const idle: Array<InstanceType<typeof zstd.DCtx>> = []
 const MAX_IDLE = 4
-/** Decompressed bytes are written into arrays of this size and handed out as views of them, never reused. */
+/** Decompressed bytes are written into arrays of this size and handed out as views of them. */
 const OUT_CHUNK = 1 << 20
 
 /**
  * Compressed chunks in (split anywhere), decompressed chunks out. Memory: the decoder's window (at most
- * `maxWindow`, checked here from the frame header before the decoder sees the frame) and one output array.
+ * `maxWindow`, checked here from the frame header before the decoder sees the frame) and the output arrays: one
+ * being filled, or with `reuseOutput` the few that one push fills, written over at the next.
  */
 export class ZstdDecompressor {
   private readonly maxWindow: number
@@ -74,7 +75,10 @@ export class ZstdDecompressor {
   /** Set by `finish`, which hands the decoder on to the next stream. */
   private released = false
   private inFrame = false
-  /** The frame's magic is still to be fed (it is fed with the frame's next bytes, so a frame refused by its header costs no output array). */
+  /**
+   * The frame's magic is still to be fed: it goes in with the frame's next bytes, so a frame refused by its header
+   * costs no output array.
+   */
   private magicDue = false
   /** What the last decode call returned: 0 once a frame is complete and flushed. */
   private pending = 0
@@ -118,7 +122,7 @@ export class ZstdDecompressor {
     try {
       this.scan(bytes)
     } catch (e) {
-      // libzstd's errors (corrupt blocks, a wrong checksum) arrive as exceptions; this is the one place they are caught.
+      // libzstd reports corrupt blocks and wrong checksums by throwing; this is the one place that is caught.
       this.fail(`${e instanceof Error ? e.message : String(e)}`)
     }
     return this.result()

@@ -128,7 +128,7 @@ describe.skipIf(!fixturesPresent)("ZstdDecompressor over the fixtures", () => {
     assert.strictEqual(r.problem?.reason, "Zstd")
   })
 
-  it("checks each frame's content checksum: one flipped checksum bit is a Zstd problem, the frames before it stay", () => {
+  it("checks each frame's checksum: one flipped checksum bit is a Zstd problem, the frames before it stay", () => {
     const a = readFixture("dbn/test_data.mbo.v3.dbn.zst")
     // The fixture's frame carries an XXH64 checksum (frame header bit 2): its last 4 bytes.
     assert.notStrictEqual(a[4]! & 4, 0)
@@ -142,7 +142,7 @@ describe.skipIf(!fixturesPresent)("ZstdDecompressor over the fixtures", () => {
     }
   })
 
-  it("a stream cut inside a frame leaves nothing behind for the streams after it; nothing is taken after finish", () => {
+  it("a stream cut inside a frame leaves nothing behind for later streams; nothing is taken after finish", () => {
     const a = readFixture("nautilus_trader/esh4-glbx-mdp3-20231225.mbo.dbn.zst")
     const b = readFixture("dbn/test_data.mbo.v3.dbn.zst")
     for (let k = 0; k < 6; k++) {
