@@ -150,7 +150,9 @@ const budget = Command.make(
 const sim = Command.make(
   "sim",
   {
-    out: Options.file("out").pipe(Options.withDescription("DBN file to write")),
+    out: Options.file("out").pipe(
+      Options.withDescription("DBN file to write (zstd-compressed when the name ends in .zst)")
+    ),
     seed: Options.integer("seed").pipe(Options.withDescription("Simulator seed"), Options.withDefault(1)),
     records: Options.integer("records").pipe(Options.withDescription("Approximate record count"), Options.optional),
     date: Options.text("date").pipe(

@@ -7,6 +7,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as SimCalendar from "../sim/Calendar.js"
+import { writeSessionFile } from "../sim/SimFile.js"
 import * as Simulator from "../sim/Simulator.js"
 import * as Truth from "../sim/Truth.js"
 import { SourceError } from "../source/MarketDataSource.js"
@@ -29,18 +30,14 @@ export interface ReplayOptions {
   readonly serve?: boolean | undefined
 }
 
-/** Writes a simulated session to `file` chunk by chunk (bounded memory) and returns its truth. */
+/**
+ * Writes a simulated session to `file` chunk by chunk (bounded memory; zstd-compressed when the name ends in `.zst`)
+ * and returns its truth.
+ */
 export const writeSimFile = (file: string, params: Partial<Simulator.SimParams>) =>
   Effect.sync(() => {
     fs.mkdirSync(path.dirname(file), { recursive: true })
-    const fd = fs.openSync(file, "w")
-    try {
-      return Simulator.writeSession(params, (chunk) => {
-        fs.writeSync(fd, chunk)
-      })
-    } finally {
-      fs.closeSync(fd)
-    }
+    return writeSessionFile(file, params)
   })
 
 const simParams = (seed: number, records: number | undefined, date?: string): Partial<Simulator.SimParams> => ({

@@ -347,6 +347,49 @@ export class ZstdDecompressor {
   }
 }
 
+/**
+ * Streaming compression into zstd frames as Databento writes `.dbn.zst` (one frame, content checksum on): bytes in,
+ * compressed chunks out (fresh arrays), for tools that write DBN files (the simulator).
+ */
+export class ZstdCompressor {
+  private readonly cctx = new zstd.CCtx()
+  private done = false
+
+  /** `level`: zstd's compression level (3, the zstd tool's default, unless given). */
+  constructor(level = 3) {
+    this.cctx.setParameter(zstd.CParameter.compressionLevel, level)
+    this.cctx.setParameter(zstd.CParameter.checksumFlag, 1)
+  }
+
+  push(bytes: Uint8Array): Array<Uint8Array> {
+    if (this.done) throw new Error("ZstdCompressor: bytes pushed after finish")
+    return this.run(bytes, zstd.EndDirective.continue)
+  }
+
+  /** Ends the frame; the compressor takes nothing after this. */
+  finish(): Array<Uint8Array> {
+    if (this.done) return []
+    this.done = true
+    return this.run(new Uint8Array(0), zstd.EndDirective.end)
+  }
+
+  private run(src: Uint8Array, end: number): Array<Uint8Array> {
+    const out: Array<Uint8Array> = []
+    let input = src
+    for (;;) {
+      const dst = new Uint8Array(COMPRESSED_CHUNK)
+      const [left, produced, consumed] = this.cctx.compressStream2(dst, input, end)
+      if (produced > 0) out.push(dst.subarray(0, produced))
+      input = input.subarray(consumed)
+      // `continue` is done once the input is taken and the output was not full; `end` once nothing is left to flush.
+      if (input.length === 0 && (end === zstd.EndDirective.end ? left === 0 : produced < dst.length)) return out
+    }
+  }
+}
+
+/** Output array of `ZstdCompressor` (libzstd's recommended streaming output size is 128 KiB). */
+const COMPRESSED_CHUNK = 128 * 1024
+
 /** Decompresses a whole buffer (tests and tools; product code streams). */
 export const decompressAll = (compressed: Uint8Array, options: ZstdOptions = {}): {
   readonly bytes: Uint8Array

@@ -3,6 +3,7 @@
  * (ns as decimal strings) and the trade tape as JSON lines shaped like `--trades-out` plus the truth fields.
  */
 import * as fs from "node:fs"
+import { ZstdCompressor } from "../dbn/Zstd.js"
 import type { PressureWindow } from "../flow/PressureWindow.js"
 import { type SimParams, writeSession } from "./Simulator.js"
 import { DIR_BUY, type EpisodeTruth, RULE_AGGRESSOR, type Truth } from "./Truth.js"
@@ -22,18 +23,24 @@ export interface TruthFile {
   readonly counts: Truth["counts"]
 }
 
-/** Generates a session straight into `path` and returns its truth. */
+/**
+ * Generates a session straight into `path` and returns its truth. A path ending in `.zst` gets the file
+ * zstd-compressed as Databento delivers history (`.dbn.zst`: one frame, level 3, checksum on).
+ */
 export const writeSessionFile = (
   path: string,
   params: Partial<SimParams> = {},
   options: SessionFileOptions = {}
 ): Truth => {
   const fd = fs.openSync(path, "w")
+  const zst = path.endsWith(".zst") ? new ZstdCompressor() : undefined
   let truth: Truth
   try {
     truth = writeSession(params, (chunk) => {
-      fs.writeSync(fd, chunk)
+      if (zst === undefined) fs.writeSync(fd, chunk)
+      else for (const c of zst.push(chunk)) fs.writeSync(fd, c)
     })
+    if (zst !== undefined) for (const c of zst.finish()) fs.writeSync(fd, c)
   } finally {
     fs.closeSync(fd)
   }

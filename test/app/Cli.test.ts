@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import * as Zstd from "../../src/dbn/Zstd.js"
 import { cli } from "../support/Cli.js"
 import { fixture, fixturesPresent } from "../support/Fixtures.js"
 import { makeTempDir } from "../support/TempDir.js"
@@ -71,6 +72,29 @@ describe("command line", () => {
       const r = await cli(["replay", sim, "--db", path.join(dir, "no-such-dir", "x.sqlite")])
       assert.notStrictEqual(r.code, 0)
       assert.match(r.stderr, /StoreError|Open/)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("sim --out NAME.dbn.zst writes the session zstd-compressed, and its replay stores the same windows", async () => {
+    const dir = makeTempDir()
+    try {
+      const plain = path.join(dir, "s.dbn")
+      const zst = path.join(dir, "s.dbn.zst")
+      for (const out of [plain, zst]) {
+        assert.strictEqual((await cli(["sim", "--out", out, "--records", "20000", "--seed", "2"])).code, 0)
+      }
+      assert.isTrue(Zstd.isZstd(new Uint8Array(fs.readFileSync(zst))))
+      assert.isBelow(fs.statSync(zst).size, fs.statSync(plain).size / 2)
+      const exported: Array<string> = []
+      for (const file of [plain, zst]) {
+        const db = `${file}.sqlite`
+        assert.strictEqual((await cli(["replay", file, "--db", db])).code, 0)
+        exported.push((await cli(["export", "windows", "--db", db, "--format", "csv"])).stdout)
+      }
+      assert.isAbove(exported[0]!.split("\n").length, 100)
+      assert.strictEqual(exported[1], exported[0])
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }

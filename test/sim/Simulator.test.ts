@@ -3,6 +3,7 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as Zstd from "../../src/dbn/Zstd.js"
 import { readTruthFile, writeSessionFile } from "../../src/sim/SimFile.js"
 import { defaultParams, generate, simulate, type SimParams, writeSession } from "../../src/sim/Simulator.js"
 
@@ -104,6 +105,28 @@ describe("Simulator", () => {
       const first = JSON.parse(lines[0]!) as { ts_event: string; side: string }
       assert.strictEqual(first.ts_event, truth.trades.at(0).ts_event.toString())
       assert.strictEqual(first.side, truth.trades.at(0).side)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("writes a .dbn.zst session as one checksummed zstd frame holding exactly the plain file's bytes", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ifd-sim-"))
+    try {
+      const file = path.join(dir, "session.dbn.zst")
+      const truth = writeSessionFile(file, { ...small, seed: 5 })
+      const compressed = new Uint8Array(fs.readFileSync(file))
+      assert.isTrue(Zstd.isZstd(compressed))
+      // Frame header descriptor: content checksum flag (bit 2) set, as in Databento's files.
+      assert.notStrictEqual(compressed[4]! & 4, 0)
+      assert.isBelow(compressed.length, truth.counts.bytes / 2)
+      const z = new Zstd.ZstdDecompressor()
+      const chunks = [...z.push(compressed).chunks]
+      const end = z.finish()
+      assert.strictEqual(end.problem, undefined)
+      assert.strictEqual(z.frameCount, 1)
+      const plain = Buffer.concat([...chunks, ...end.chunks])
+      assert.strictEqual(Buffer.compare(plain, generate({ ...small, seed: 5 }).bytes), 0)
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }
