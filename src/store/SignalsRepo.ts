@@ -232,8 +232,8 @@ export class SignalsRepo extends Effect.Service<SignalsRepo>()("ifd/store/Signal
 
     /**
      * `insert` for several chunks' signals at once, each batch with its own arrival time, through one run of
-     * multi-row statements: a replay commits about once a second, and one statement set per chunk's few hundred
-     * rows cost ~6× as many statements, each with its fixed cost.
+     * multi-row statements. A replay commits about once a second; one run per chunk's few hundred rows meant ~6× as
+     * many statements, and on twelve replayed days 0.95 s of inserts where one run per commit takes 0.56 s.
      */
     const insertBatches = Effect.fn("SignalsRepo.insertBatches")(
       function*(batches: ReadonlyArray<SignalBatch>) {
