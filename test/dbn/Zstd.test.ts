@@ -142,6 +142,27 @@ describe.skipIf(!fixturesPresent)("ZstdDecompressor over the fixtures", () => {
     }
   })
 
+  it("never turns a flipped byte into silently different output: each flip is a Zstd problem or changes nothing", () => {
+    const a = readFixture("nautilus_trader/esh4-glbx-mdp3-20231224.mbo.dbn.zst")
+    const expected = dbnBytes("nautilus_trader/esh4-glbx-mdp3-20231224.mbo.dbn.zst")
+    let seed = 11
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296
+    let problems = 0
+    for (let trial = 0; trial < 300; trial++) {
+      const bad = a.slice()
+      const at = Math.floor(next() * bad.length)
+      bad[at]! ^= 1 + Math.floor(next() * 255)
+      const r = inflate(bad, [Math.floor(next() * bad.length)])
+      if (r.problem === undefined) assert.deepStrictEqual(r.bytes, expected, `byte ${at}`)
+      else {
+        assert.strictEqual(r.problem.reason, "Zstd")
+        problems++
+      }
+    }
+    // Nearly every byte matters (the frame's checksum covers all of its content).
+    assert.isAbove(problems, 290)
+  })
+
   it("a stream cut inside a frame leaves nothing behind for later streams; nothing is taken after finish", () => {
     const a = readFixture("nautilus_trader/esh4-glbx-mdp3-20231225.mbo.dbn.zst")
     const b = readFixture("dbn/test_data.mbo.v3.dbn.zst")
