@@ -142,7 +142,7 @@ describe.skipIf(!fixturesPresent)("ZstdDecompressor over the fixtures", () => {
     }
   })
 
-  it("never turns a flipped byte into silently different output: each flip is a Zstd problem or changes nothing", () => {
+  it("never turns a flipped byte into different output: each flip is a Zstd problem or changes nothing", () => {
     const a = readFixture("nautilus_trader/esh4-glbx-mdp3-20231224.mbo.dbn.zst")
     const expected = dbnBytes("nautilus_trader/esh4-glbx-mdp3-20231224.mbo.dbn.zst")
     let seed = 11
