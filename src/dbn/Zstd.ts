@@ -53,6 +53,9 @@ const MAGIC_BYTES = new Uint8Array([0x28, 0xb5, 0x2f, 0xfd])
  */
 const idle: Array<InstanceType<typeof zstd.DCtx>> = []
 const MAX_IDLE = 4
+
+/** Decoders waiting in the pool (tests and reports). */
+export const pooledDecoders = (): number => idle.length
 /** Decompressed bytes are written into arrays of this size and handed out as views of them. */
 const OUT_CHUNK = 1 << 20
 
@@ -129,20 +132,27 @@ export class ZstdDecompressor {
   }
 
   /**
-   * End of the compressed stream: a problem if it stops inside a frame. The decoder goes back to the pool for the
-   * next stream, so nothing may be pushed after this.
+   * End of the compressed stream: a problem if it stops inside a frame. The decoder goes back to the pool (`release`),
+   * so nothing may be pushed after this.
    */
   finish(): ZstdOutput {
-    if (!this.released) {
-      this.released = true
-      if (idle.length < MAX_IDLE) idle.push(this.dctx)
-    }
+    this.release()
     if (this.dead !== undefined) return { chunks: NO_CHUNKS, problem: this.dead }
     this.out = []
     if (!(this.state === S_MAGIC && this.have === 0)) {
       this.fail("compressed stream ends inside a frame")
     }
     return this.result()
+  }
+
+  /**
+   * Hands the decoder to the pool for the next stream; nothing may be pushed after this. `finish` does it; a stream
+   * that ends otherwise (interrupted, or only its start read, as the merge's probes do) calls it itself.
+   */
+  release(): void {
+    if (this.released) return
+    this.released = true
+    if (idle.length < MAX_IDLE) idle.push(this.dctx)
   }
 
   /** With `reuse`, the chunks handed out last time are done with: fill the arrays again from the first. */

@@ -141,7 +141,9 @@ export const decode = <IE = never>(
           return emit(outputs, decoder.finish())
         }
       })
-    return loop
+    // However the stream ends (its end, a failure, or a consumer that stops early), the zstd decoder goes back to
+    // the pool for the next file.
+    return Channel.ensuring(loop, Effect.sync(() => zstd?.release()))
   })
 
 /** Decodes a byte stream, logging one warning per chunk that had skipped or malformed records. */

@@ -154,6 +154,22 @@ describe("ReplaySource", () => {
       }
     }).pipe(Effect.provide(NodeContext.layer)))
 
+  it.scoped.skipIf(!fixturesPresent)("a probe of a zstd file's first record hands its decoder back to the pool", () =>
+    Effect.gen(function*() {
+      const file = fixture("nautilus_trader/esh4-glbx-mdp3-20231225.mbo.dbn.zst")
+      // Empty the pool (other tests may have filled it), then probe: the probe reads the file's start only.
+      const holders = Array.from({ length: Zstd.pooledDecoders() }, () => new Zstd.ZstdDecompressor())
+      assert.strictEqual(Zstd.pooledDecoders(), 0)
+      const first = yield* ReplaySource.firstRecordTs(file)
+      assert.isDefined(first)
+      assert.strictEqual(Zstd.pooledDecoders(), 1)
+      // The decoder it left mid-frame serves the next stream from a clean state.
+      const whole = decodeWhole(Zstd.decompressAll(new Uint8Array(fs.readFileSync(file))).bytes)
+      const got = yield* replayRows(file, 64 << 10)
+      assert.deepStrictEqual(got.rows, whole.rows)
+      for (const h of holders) h.release()
+    }).pipe(Effect.provide(NodeContext.layer)))
+
   it.scoped.skipIf(!fixturesPresent)("reads a zstd file in small pieces with recycled batches", () =>
     Effect.gen(function*() {
       // The read buffer and the decompressor's output arrays are both written over from one piece to the next.
