@@ -48,7 +48,7 @@ const NO_CHUNKS: ReadonlyArray<Uint8Array> = []
 const MAGIC_BYTES = new Uint8Array([0x28, 0xb5, 0x2f, 0xfd])
 
 /**
- * Decoders of finished streams, for the next ones: a new decoder spends ~12 ms here on fresh memory for its window
+ * Decoders of ended streams, for the next ones: a new decoder spends ~12 ms here on fresh memory for its window
  * before its first output (a folder of daily files opens one per file). Each frame starts with a reset.
  */
 const idle: Array<InstanceType<typeof zstd.DCtx>> = []
@@ -56,6 +56,7 @@ const MAX_IDLE = 4
 
 /** Decoders waiting in the pool (tests and reports). */
 export const pooledDecoders = (): number => idle.length
+
 /** Decompressed bytes are written into arrays of this size and handed out as views of them. */
 const OUT_CHUNK = 1 << 20
 
@@ -75,7 +76,7 @@ export class ZstdDecompressor {
   private lastBlock = false
   /** libzstd's decoder, reset at each frame; `inFrame` while a frame's bytes are being fed to it. */
   private readonly dctx = idle.pop() ?? new zstd.DCtx()
-  /** Set by `finish`, which hands the decoder on to the next stream. */
+  /** Set by `release` (which `finish` calls): the decoder belongs to the pool again. */
   private released = false
   private inFrame = false
   /**
@@ -132,8 +133,8 @@ export class ZstdDecompressor {
   }
 
   /**
-   * End of the compressed stream: a problem if it stops inside a frame. The decoder goes back to the pool (`release`),
-   * so nothing may be pushed after this.
+   * End of the compressed stream: a problem if it stops inside a frame. The decoder goes back to the pool
+   * (`release`), so nothing may be pushed after this.
    */
   finish(): ZstdOutput {
     this.release()
