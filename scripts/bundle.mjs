@@ -3,8 +3,8 @@
  * CommonJS file, dist/app.cjs: one module instead of ~1,500 to resolve and compile at startup, and only the code the
  * commands reach (tree-shaken). dist/main.js (over the one `tsc` wrote) becomes scripts/entry.mjs, which loads the
  * bundle through V8's code cache; the build writes that cache by running `--help` once.
- * Native modules (better-sqlite3 and zstd-napi, with their .node bindings) and packages with optional native parts stay external and load
- * from node_modules as before. `tsc` still emits dist/<folder>/*.js next to it, for anything that imports modules one by one.
+ * Native modules (better-sqlite3 and zstd-napi, with their .node bindings) and packages with optional native parts
+ * stay external and load from node_modules as before. `tsc` still emits dist/<folder>/*.js next to it, for anything that imports modules one by one.
  */
 import * as esbuild from "esbuild"
 import { spawnSync } from "node:child_process"

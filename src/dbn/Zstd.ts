@@ -365,6 +365,12 @@ export class ZstdDecompressor {
 export class ZstdCompressor {
   private readonly cctx = new zstd.CCtx()
   private done = false
+  /**
+   * Compressed bytes are written into this array from `used` on and handed out as views of it; a new one replaces
+   * it once it is full (most calls produce nothing while libzstd fills a block, so none is allocated per call).
+   */
+  private dst = new Uint8Array(COMPRESSED_CHUNK)
+  private used = 0
 
   /** `level`: zstd's compression level (3, the zstd tool's default, unless given). */
   constructor(level = 3) {
@@ -388,12 +394,19 @@ export class ZstdCompressor {
     const out: Array<Uint8Array> = []
     let input = src
     for (;;) {
-      const dst = new Uint8Array(COMPRESSED_CHUNK)
-      const [left, produced, consumed] = this.cctx.compressStream2(dst, input, end)
-      if (produced > 0) out.push(dst.subarray(0, produced))
+      if (this.used === this.dst.length) {
+        this.dst = new Uint8Array(COMPRESSED_CHUNK)
+        this.used = 0
+      }
+      const room = this.dst.length - this.used
+      const [left, produced, consumed] = this.cctx.compressStream2(this.dst.subarray(this.used), input, end)
+      if (produced > 0) {
+        out.push(this.dst.subarray(this.used, this.used + produced))
+        this.used += produced
+      }
       input = input.subarray(consumed)
       // `continue` is done once the input is taken and the output was not full; `end` once nothing is left to flush.
-      if (input.length === 0 && (end === zstd.EndDirective.end ? left === 0 : produced < dst.length)) return out
+      if (input.length === 0 && (end === zstd.EndDirective.end ? left === 0 : produced < room)) return out
     }
   }
 }
